@@ -1,0 +1,43 @@
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from './commands/index.js';
+import { CliError, type CliIo, defaultIo } from './io.js';
+
+/**
+ * Build the `ptftp` program. `io` lets tests and embedders capture output instead of writing
+ * to the process streams.
+ */
+export function createProgram(io: CliIo = defaultIo): Command {
+  const program = new Command('ptftp')
+    .description('Proxy TFTP server for IP-phone networks, and tools for its files and DHCP options')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .exitOverride();
+  registerCommands(program, io);
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+/**
+ * Run the CLI with `argv` (without `node` and the script name). Resolves to the exit code:
+ * 0 on success, 1 on a failed operation, 2 on a usage error. Never throws.
+ */
+export async function run(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  const program = createProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return io.exitCode ?? 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version output end with a "success" CommanderError.
+      if (err.exitCode === 0) return 0;
+      return 2;
+    }
+    if (err instanceof CliError) {
+      if (err.message) io.stderr(`ptftp: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`ptftp: ${message.split('\n')[0]}\n`);
+    return 1;
+  }
+}

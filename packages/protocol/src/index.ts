@@ -1,0 +1,7 @@
+/**
+ * @packageDocumentation
+ * A complete TFTP engine for Node.js: the wire codec, a server and a client
+ * (RFC 1350, 2347, 2348, 2349, 7440), IPv4 and IPv6.
+ */
+export * from './errors.js';
+export * from './packet.js';
