@@ -37,6 +37,9 @@ export default defineConfig({
       project('server'),
       project('cli'),
       {
+        test: { name: 'test-support', root: './test-support', include: ['**/*.spec.ts'], testTimeout: 30_000 },
+      },
+      {
         resolve: { alias },
         test: { name: 'examples', root: './examples', include: ['test/**/*.spec.ts'], testTimeout: 60_000 },
       },
