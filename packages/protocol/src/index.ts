@@ -3,5 +3,10 @@
  * A complete TFTP engine for Node.js: the wire codec, a server and a client
  * (RFC 1350, 2347, 2348, 2349, 7440), IPv4 and IPv6.
  */
+export * from './client.js';
 export * from './errors.js';
+export * from './fs-handler.js';
+export * from './netascii.js';
+export * from './options.js';
 export * from './packet.js';
+export * from './server.js';

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../io.js';
+import { register as dhcp } from './dhcp.js';
+import { register as get } from './get.js';
+import { register as security } from './security.js';
+import { register as serve } from './serve.js';
 
 /**
- * Every verb lives in its own module under `commands/` and exports
+ * Every verb group lives in its own module under `commands/` and exports
  * `register(program, io)`; this list wires them in.
  */
-const registrars: Array<(program: Command, io: CliIo) => void> = [];
+const registrars: Array<(program: Command, io: CliIo) => void> = [serve, get, dhcp, security];
 
 export function registerCommands(program: Command, io: CliIo): void {
   for (const register of registrars) register(program, io);
