@@ -37,7 +37,12 @@ export default defineConfig({
       project('server'),
       project('cli'),
       {
-        test: { name: 'test-support', root: './test-support', include: ['**/*.spec.ts'], testTimeout: 30_000 },
+        test: {
+          name: 'test-support',
+          root: './test-support',
+          include: ['**/*.spec.ts'],
+          testTimeout: 30_000,
+        },
       },
       {
         resolve: { alias },
