@@ -37,6 +37,16 @@ export default defineConfig({
       project('server'),
       project('cli'),
       {
+        resolve: { alias },
+        test: {
+          name: 'reliability',
+          root: './reliability',
+          include: ['test/**/*.spec.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
         test: {
           name: 'test-support',
           root: './test-support',
