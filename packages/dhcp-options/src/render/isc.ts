@@ -1,0 +1,51 @@
+import { type DhcpPlan, parseSubnet4, parseSubnet6, planName, planV4, planV6 } from '../plan.js';
+import { nothingFor } from './refusals.js';
+
+/**
+ * ISC dhcpd (DHCPv4). Option 150 has no built-in name in dhcpd, so the definition comes first;
+ * `tftp-server-name` (66) is built in. dhcpd splits long options itself (RFC 3396), so no
+ * address count is refused.
+ */
+export function renderIsc(plan: DhcpPlan): string {
+  const v4 = planV4(plan);
+  const name = planName(plan.serverName, 'serverName');
+  if (v4.length === 0 && name === undefined)
+    throw nothingFor('isc', 'v4', 'option 150 addresses or a server name');
+  const lines = ['# TFTP servers for IP phones (option 150, RFC 5859), rendered by ptftp'];
+  const body: string[] = [];
+  if (v4.length > 0) {
+    lines.push('option voip-tftp-server code 150 = array of ip-address;');
+    body.push(`option voip-tftp-server ${v4.join(', ')};`);
+  }
+  if (name !== undefined) body.push(`option tftp-server-name "${name}";`);
+  const subnet = plan.scope?.subnet4;
+  if (subnet === undefined) return `${[...lines, ...body].join('\n')}\n`;
+  const s = parseSubnet4(subnet);
+  return `${[...lines, '', `subnet ${s.network} netmask ${s.netmask} {`, ...body.map((l) => `  ${l}`), '}'].join('\n')}\n`;
+}
+
+/**
+ * ISC dhcpd6. The Cisco sub-options live in an option space of their own with 16-bit codes
+ * and lengths, encapsulated in the vendor option (vsio) under enterprise 9.
+ */
+export function renderIsc6(plan: DhcpPlan): string {
+  const v6 = planV6(plan);
+  const service = planName(plan.serviceName, 'serviceName');
+  if (v6.length === 0 && service === undefined) {
+    throw nothingFor('isc6', 'v6', 'IPv6 TFTP addresses or a service name');
+  }
+  const lines = [
+    '# TFTP servers for IP phones (DHCPv6 option 17, enterprise 9), rendered by ptftp',
+    'option space cisco code width 2 length width 2;',
+    'option cisco.tftp-servers code 1 = array of ip6-address;',
+    'option cisco.tftp-service code 2 = text;',
+    'option vsio.cisco code 9 = encapsulate cisco;',
+  ];
+  const body: string[] = [];
+  if (v6.length > 0) body.push(`option cisco.tftp-servers ${v6.join(', ')};`);
+  if (service !== undefined) body.push(`option cisco.tftp-service "${service}";`);
+  const subnet = plan.scope?.subnet6;
+  if (subnet === undefined) return `${[...lines, ...body].join('\n')}\n`;
+  const s = parseSubnet6(subnet);
+  return `${[...lines, '', `subnet6 ${s.cidr} {`, ...body.map((l) => `  ${l}`), '}'].join('\n')}\n`;
+}
