@@ -1,0 +1,280 @@
+import { type CertificateInfo, readCertificate } from './certificates.js';
+import { type PublicKeyInput, rsaVerify } from './crypto-rsa.js';
+import { parseHeader, type SignerId, signedBytes } from './header.js';
+import { canSignFiles, Role, roleName } from './roles.js';
+import { isEncrypted } from './sgn.js';
+import { parseTrustList, type TrustList, type TrustRecord } from './trust-list.js';
+
+/** Which rule made a phone accept a file. */
+export type TrustRule = 'CTL' | 'ITL' | 'TVS' | 'NO_TRUST_LIST';
+
+/** What a phone holds: its installed trust lists and (for diagnosis) its TVS's trust store. */
+export interface PhoneTrust {
+  readonly itl?: Uint8Array | TrustList;
+  readonly ctl?: Uint8Array | TrustList;
+  /**
+   * PEM certificates the home cluster's TVS vouches for (its Phone-SAST-Trust and
+   * CallManager-trust stores). Only consulted when the ITL lists a TVS.
+   */
+  readonly tvsTrust?: readonly string[];
+}
+
+/** The outcome of one rule. */
+export interface TrustCheck {
+  readonly rule: 'CTL' | 'ITL' | 'TVS';
+  readonly outcome: 'accepted' | 'not-listed' | 'not-applicable' | 'signature-invalid';
+  readonly detail: string;
+}
+
+export type RemedyAction =
+  | 'import-phone-sast-trust'
+  | 'add-to-remote-ctl'
+  | 'reset-itl'
+  | 'disable-security-by-default';
+
+/** The certificate a remedy moves between clusters. */
+export interface RemedyCertificate {
+  readonly subjectName: string;
+  readonly serialHex: string;
+  readonly issuerName: string;
+  /** PEM, when the caller gave the signer's certificate (`signerCertPem`). */
+  readonly pem: string | undefined;
+}
+
+/** One thing an operator can do so the phone accepts the file. */
+export interface Remedy {
+  readonly action: RemedyAction;
+  readonly summary: string;
+  readonly certificate: RemedyCertificate;
+}
+
+/** Result of {@link evaluateTrust}. */
+export interface TrustDecision {
+  readonly accepted: boolean;
+  /** The rule that accepted the file (absent when rejected). */
+  readonly rule?: TrustRule;
+  /** One sentence: why it was accepted or rejected. */
+  readonly reason: string;
+  readonly signer: SignerId;
+  readonly filename: string;
+  readonly fileKind: 'sgn' | 'enc.sgn' | 'ITL' | 'CTL';
+  /** The trust-list record or TVS certificate that matched the signer. */
+  readonly matchedBy: TrustRecord | CertificateInfo | undefined;
+  readonly checks: readonly TrustCheck[];
+  /** Empty when accepted, or when the signature itself is broken (no trust move fixes that). */
+  readonly remedies: readonly Remedy[];
+}
+
+const asList = (l: Uint8Array | TrustList | undefined): TrustList | undefined =>
+  l === undefined ? undefined : l instanceof Uint8Array ? parseTrustList(l) : l;
+
+const sameSigner = (s: SignerId, serial: Buffer, issuer: string) =>
+  s.serial.equals(serial) && s.issuer === issuer;
+
+/**
+ * Decide whether a phone holding `phone` accepts a signed file (`.sgn`, `.enc.sgn`, or an ITL
+ * or CTL update), by Cisco's rules: the signer must be a TFTP or CCM+TFTP certificate in the
+ * phone's CTL, or one in its ITL, or a certificate a TVS listed in its ITL vouches for (a trust
+ * list may also be signed by a SAST the phone already holds). The signature is checked with
+ * the key that matched. When rejected, the remedies say which certificate to move where.
+ *
+ * @example
+ * ```ts
+ * const d = evaluateTrust(readFileSync('SEP001122334455.cnf.xml.sgn'), { itl: readFileSync('ITLSEP001122334455.tlv') }, { signerCertPem: proxyCert });
+ * if (!d.accepted) for (const r of d.remedies) console.log(r.summary);
+ * ```
+ */
+export function evaluateTrust(
+  file: Uint8Array,
+  phone: PhoneTrust,
+  opts: { signerCertPem?: string } = {},
+): TrustDecision {
+  const { header } = parseHeader(file);
+  const listKind =
+    header.version.major === 1 && header.version.minor === 2 ? kindOf(header.filename) : undefined;
+  const fileKind: TrustDecision['fileKind'] = listKind ?? (isEncrypted(header) ? 'enc.sgn' : 'sgn');
+  const itl = asList(phone.itl);
+  const ctl = asList(phone.ctl);
+  const signed = signedBytes(file, header);
+  const signer = header.signer;
+  const base = { signer, filename: header.filename, fileKind };
+  const checkSignature = (key: PublicKeyInput) => rsaVerify(signed, header.signature, key, header.hash);
+
+  if (!itl && !ctl) {
+    return {
+      ...base,
+      accepted: true,
+      rule: 'NO_TRUST_LIST',
+      reason:
+        'the phone holds no ITL or CTL, so it accepts the file without checking the signer (and installs the first ITL it gets)',
+      matchedBy: undefined,
+      checks: [],
+      remedies: [],
+    };
+  }
+
+  // Trust-list updates may also come from a SAST the phone already holds.
+  const mayList = (r: TrustRecord) =>
+    canSignFiles(r.role) || (listKind !== undefined && r.role === Role.SAST);
+  const checks: TrustCheck[] = [];
+  const fromList = (rule: 'CTL' | 'ITL', list: TrustList | undefined): TrustRecord | 'bad' | undefined => {
+    if (!list) {
+      checks.push({ rule, outcome: 'not-applicable', detail: `the phone holds no ${rule}` });
+      return undefined;
+    }
+    const same = list.records.filter((r) => sameSigner(signer, r.serial, r.issuerName));
+    const usable = same.find(mayList);
+    if (!usable) {
+      const other = same.length
+        ? `; it is listed only as ${same.map((r) => roleName(r.role)).join(', ')}, which may not sign this file`
+        : '';
+      checks.push({ rule, outcome: 'not-listed', detail: `signer not in ${rule}${other}` });
+      return undefined;
+    }
+    if (!checkSignature(usable.publicKey)) {
+      checks.push({
+        rule,
+        outcome: 'signature-invalid',
+        detail: `the ${rule} record ${usable.subjectName} (${usable.roleName}) matches the signer but the signature does not verify with its key`,
+      });
+      return 'bad';
+    }
+    checks.push({ rule, outcome: 'accepted', detail: `${rule} lists the signer as ${usable.roleName}` });
+    return usable;
+  };
+
+  const accept = (
+    rule: TrustRule,
+    matchedBy: TrustRecord | CertificateInfo,
+    reason: string,
+  ): TrustDecision => ({
+    ...base,
+    accepted: true,
+    rule,
+    reason,
+    matchedBy,
+    checks,
+    remedies: [],
+  });
+  const broken = (): TrustDecision => ({
+    ...base,
+    accepted: false,
+    reason: `the signature of ${header.filename} does not verify with the key of its signer ${signer.name}: the file was modified after signing or signed with another key; re-sign it`,
+    matchedBy: undefined,
+    checks,
+    remedies: [],
+  });
+
+  const byCtl = fromList('CTL', ctl);
+  if (byCtl === 'bad') return broken();
+  if (byCtl)
+    return accept('CTL', byCtl, `the signer ${signer.name} is in the phone's CTL as ${byCtl.roleName}`);
+  const byItl = fromList('ITL', itl);
+  if (byItl === 'bad') return broken();
+  if (byItl)
+    return accept('ITL', byItl, `the signer ${signer.name} is in the phone's ITL as ${byItl.roleName}`);
+
+  const tvs = itl?.records.filter((r) => r.role === Role.TVS) ?? [];
+  if (!itl || tvs.length === 0) {
+    checks.push({
+      rule: 'TVS',
+      outcome: 'not-applicable',
+      detail: itl ? 'the ITL lists no TVS' : 'the phone holds no ITL, so it knows no TVS',
+    });
+  } else if (phone.tvsTrust === undefined) {
+    checks.push({
+      rule: 'TVS',
+      outcome: 'not-listed',
+      detail: `the ITL lists TVS ${tvs.map((r) => r.dnsName || r.subjectName).join(', ')}, but its trust store was not given, so a TVS vouch cannot be shown`,
+    });
+  } else {
+    const vouched = phone.tvsTrust
+      .map((pem) => readCertificate(pem))
+      .find((c) => sameSigner(signer, c.serial, c.issuerName));
+    if (!vouched) {
+      checks.push({
+        rule: 'TVS',
+        outcome: 'not-listed',
+        detail: 'signer not in the TVS trust store (Phone-SAST-Trust / CallManager-trust)',
+      });
+    } else if (!checkSignature(vouched.pem)) {
+      checks.push({
+        rule: 'TVS',
+        outcome: 'signature-invalid',
+        detail: `TVS knows ${vouched.subjectName} but the signature does not verify with its key`,
+      });
+      return broken();
+    } else {
+      checks.push({ rule: 'TVS', outcome: 'accepted', detail: `TVS vouches for ${vouched.subjectName}` });
+      return accept(
+        'TVS',
+        vouched,
+        `TVS ${tvs[0]!.dnsName || tvs[0]!.subjectName} vouches for the signer ${signer.name}`,
+      );
+    }
+  }
+
+  // Rejected by trust: is the signature itself sound? Only answerable with the signer's certificate.
+  const given = opts.signerCertPem === undefined ? undefined : readCertificate(opts.signerCertPem);
+  const givenMatches = given !== undefined && sameSigner(signer, given.serial, given.issuerName);
+  if (givenMatches && !checkSignature(given.pem)) return broken();
+  const certificate: RemedyCertificate = {
+    subjectName: givenMatches ? given.subjectName : signer.name,
+    serialHex: signer.serialHex,
+    issuerName: signer.issuer,
+    pem: givenMatches ? given.pem : undefined,
+  };
+  return {
+    ...base,
+    accepted: false,
+    reason: `sgn verify file failed: signer ${signer.name} (serial ${signer.serialHex}) is not trusted (${checks
+      .filter((c) => c.outcome !== 'not-applicable')
+      .map((c) => c.detail)
+      .join('; ')})`,
+    matchedBy: undefined,
+    checks,
+    remedies: remedies(certificate, itl, ctl, tvs),
+  };
+}
+
+function remedies(
+  cert: RemedyCertificate,
+  itl: TrustList | undefined,
+  ctl: TrustList | undefined,
+  tvs: readonly TrustRecord[],
+): Remedy[] {
+  const who = `${cert.subjectName} (serial ${cert.serialHex})`;
+  const out: Remedy[] = [];
+  if (tvs.length > 0) {
+    out.push({
+      action: 'import-phone-sast-trust',
+      summary: `Import ${who} into the home cluster's Phone-SAST-Trust store so its TVS (${tvs.map((r) => r.dnsName || r.subjectName).join(', ')}) vouches for it.`,
+      certificate: cert,
+    });
+  }
+  if (ctl) {
+    out.push({
+      action: 'add-to-remote-ctl',
+      summary: `Mixed mode: add ${who} to the home cluster's CTL as TFTP and re-sign it with a SAST key (ptftp tlv add CTLFile.tlv --record TFTP:<cert> --key <sast.key> --cert <sast.pem>), after a bulk certificate export/import between the clusters.`,
+      certificate: cert,
+    });
+  }
+  if (itl) {
+    out.push({
+      action: 'reset-itl',
+      summary: `Reset the phone's ITL (erase it on the phone, or serve an ITL signed by the ITLRecovery certificate it holds) so it installs an ITL that lists ${who}.`,
+      certificate: cert,
+    });
+    out.push({
+      action: 'disable-security-by-default',
+      summary: `Disable Security By Default for these phones (they then skip the ITL check); the least secure choice.`,
+      certificate: cert,
+    });
+  }
+  return out;
+}
+
+function kindOf(filename: string): 'ITL' | 'CTL' | undefined {
+  const upper = filename.toUpperCase();
+  return upper.startsWith('ITL') ? 'ITL' : upper.startsWith('CTL') ? 'CTL' : undefined;
+}
