@@ -1,0 +1,83 @@
+import { FileNotFoundError, PtftpError, type PtftpErrorCodeString, TftpErrorCode } from '@ptftp/protocol';
+import type { TopologyViolation } from './topology.js';
+
+/**
+ * Codes of the errors this package adds to the `PTFTP_ERR_*` family.
+ *
+ * @protocol's `PtftpErrorCodeString` union does not list them yet, so `err.code` is typed as
+ * that union; compare against these constants (`err.code === ResolverErrorCode.Topology`
+ * after widening to `string`) or use `instanceof`.
+ */
+export const ResolverErrorCode = {
+  Topology: 'PTFTP_ERR_TOPOLOGY',
+  UpstreamUnreachable: 'PTFTP_ERR_UPSTREAM_UNREACHABLE',
+} as const;
+export type ResolverErrorCode = (typeof ResolverErrorCode)[keyof typeof ResolverErrorCode];
+
+// The base class only accepts the protocol package's codes; the cast is the one place that
+// widens them until that union lists the resolver's codes.
+const asCode = (code: ResolverErrorCode) => code as unknown as PtftpErrorCodeString;
+
+/**
+ * A cluster topology was refused. `violations` lists every broken rule at once, each with the
+ * path of the offending value, the cluster ID and a stable rule code.
+ *
+ * @example
+ * ```ts
+ * try { resolver.reconfigure(init); } catch (err) {
+ *   if (err instanceof TopologyError) for (const v of err.violations) console.log(v.path, v.message);
+ * }
+ * ```
+ */
+export class TopologyError extends PtftpError {
+  readonly violations: TopologyViolation[];
+  constructor(violations: TopologyViolation[]) {
+    super(asCode(ResolverErrorCode.Topology), formatViolations(violations));
+    this.violations = violations;
+  }
+}
+
+/** Every address of an upstream failed to answer (timeouts, refused connections, 5xx). */
+export class UpstreamUnreachableError extends PtftpError {
+  readonly upstreamId: string;
+  /** The last error of each address tried, in order. */
+  readonly attempts: Array<{ address: string; error: unknown }>;
+  constructor(upstreamId: string, attempts: Array<{ address: string; error: unknown }>, message?: string) {
+    super(
+      asCode(ResolverErrorCode.UpstreamUnreachable),
+      message ?? `upstream ${upstreamId} unreachable: ${describeAttempts(attempts)}`,
+      TftpErrorCode.NotDefined,
+      { cause: attempts.at(-1)?.error },
+    );
+    this.upstreamId = upstreamId;
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * A request from another proxy (a configured peer address, or one marked as proxied) asked for
+ * a name the local store does not hold. It is answered "file not found" and never forwarded,
+ * because the hierarchy is single level: forwarding could loop between misconfigured proxies.
+ * It is a {@link FileNotFoundError}, so servers answer it with TFTP error 1.
+ */
+export class LoopRefusedError extends FileNotFoundError {
+  constructor(filename: string) {
+    super(
+      filename,
+      `file not found: ${filename} (request from a peer proxy is served from the local store only)`,
+    );
+  }
+}
+
+function formatViolations(violations: TopologyViolation[]): string {
+  const n = violations.length;
+  const list = violations.map((v) => `${v.path}: ${v.message}`).join('; ');
+  return `invalid topology (${n} violation${n === 1 ? '' : 's'}): ${list}`;
+}
+
+function describeAttempts(attempts: Array<{ address: string; error: unknown }>): string {
+  if (attempts.length === 0) return 'no address to try';
+  return attempts
+    .map(({ address, error }) => `${address}: ${error instanceof Error ? error.message : String(error)}`)
+    .join('; ');
+}

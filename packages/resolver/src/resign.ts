@@ -1,0 +1,33 @@
+import { signSgn, stripSgn } from '@ptftp/security';
+
+/** The proxy's signing key and certificate, for `ResolverInit.resign`. */
+export interface ResignOptions {
+  keyPem: string;
+  certPem: string;
+  /** Signature hash; @ptftp/security's default (SHA-1, CUCM's default) unless given. */
+  hash?: 'sha1' | 'sha256' | 'sha512';
+}
+
+/** Re-signs one file: `(original body, requested .sgn name)` → a new signed file. */
+export type Signer = (body: Uint8Array, filename: string) => Promise<Uint8Array> | Uint8Array;
+
+/** The original file inside a `.sgn` (everything after the header). */
+export function sgnBody(signed: Uint8Array): Uint8Array {
+  return stripSgn(signed);
+}
+
+/** True for names whose content can be re-signed (`.sgn`, but not encrypted `.enc.sgn`). */
+export function isResignable(name: string): boolean {
+  return /\.sgn$/i.test(name) && !/\.enc\.sgn$/i.test(name);
+}
+
+/** The default signer: @ptftp/security's `signSgn` with the proxy's key and certificate. */
+export function securitySigner(opts: ResignOptions): Signer {
+  return (body, filename) =>
+    signSgn(body, {
+      filename,
+      keyPem: opts.keyPem,
+      certPem: opts.certPem,
+      ...(opts.hash ? { hash: opts.hash } : {}),
+    });
+}

@@ -1,0 +1,63 @@
+import { AbortedError } from '@ptftp/protocol';
+
+/**
+ * Coalesces concurrent work for the same key: the first caller starts it, later callers join.
+ * The work gets its own AbortSignal, aborted only when every caller has given up, so one phone
+ * hanging up does not cancel the fetch a thousand others wait for.
+ */
+export class SharedFetches<T> {
+  readonly #inflight = new Map<
+    string,
+    { promise: Promise<T>; controller: AbortController; waiters: number }
+  >();
+
+  get size(): number {
+    return this.#inflight.size;
+  }
+
+  /** True when `key` joined work already in flight. */
+  has(key: string): boolean {
+    return this.#inflight.has(key);
+  }
+
+  run(key: string, start: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
+    let job = this.#inflight.get(key);
+    if (!job) {
+      const controller = new AbortController();
+      const promise = start(controller.signal).finally(() => {
+        if (this.#inflight.get(key)?.promise === promise) this.#inflight.delete(key);
+      });
+      job = { promise, controller, waiters: 0 };
+      this.#inflight.set(key, job);
+    }
+    const current = job;
+    current.waiters++;
+    if (!signal) return current.promise.finally(() => current.waiters--);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        current.waiters--;
+        if (current.waiters === 0) current.controller.abort(new AbortedError('every requester gave up'));
+        reject(new AbortedError('request aborted', { cause: signal.reason }));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      current.promise.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          current.waiters--;
+          resolve(v);
+        },
+        (e) => {
+          signal.removeEventListener('abort', onAbort);
+          current.waiters--;
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /** Aborts everything in flight (on close). */
+  abortAll(reason: unknown): void {
+    for (const job of this.#inflight.values()) job.controller.abort(reason);
+  }
+}
