@@ -27,7 +27,11 @@ export type PtftpErrorCodeString =
   | 'PTFTP_ERR_PROTOCOL'
   | 'PTFTP_ERR_LIMIT'
   | 'PTFTP_ERR_SIZE_MISMATCH'
-  | 'PTFTP_ERR_CLOSED';
+  | 'PTFTP_ERR_CLOSED'
+  // Added by @ptftp/resolver and @ptftp/server; listed here so `err.code` narrows everywhere.
+  | 'PTFTP_ERR_TOPOLOGY'
+  | 'PTFTP_ERR_UPSTREAM_UNREACHABLE'
+  | 'PTFTP_ERR_CONFIG';
 
 /** Root of every error thrown by @ptftp packages. */
 export class PtftpError extends Error {

@@ -1,22 +1,13 @@
-import { FileNotFoundError, PtftpError, type PtftpErrorCodeString, TftpErrorCode } from '@ptftp/protocol';
+import { FileNotFoundError, PtftpError, TftpErrorCode } from '@ptftp/protocol';
 import type { TopologyViolation } from './topology.js';
 
-/**
- * Codes of the errors this package adds to the `PTFTP_ERR_*` family.
- *
- * @protocol's `PtftpErrorCodeString` union does not list them yet, so `err.code` is typed as
- * that union; compare against these constants (`err.code === ResolverErrorCode.Topology`
- * after widening to `string`) or use `instanceof`.
- */
+/** Codes of the errors this package adds to the `PTFTP_ERR_*` family. */
 export const ResolverErrorCode = {
   Topology: 'PTFTP_ERR_TOPOLOGY',
   UpstreamUnreachable: 'PTFTP_ERR_UPSTREAM_UNREACHABLE',
 } as const;
 export type ResolverErrorCode = (typeof ResolverErrorCode)[keyof typeof ResolverErrorCode];
 
-// The base class only accepts the protocol package's codes; the cast is the one place that
-// widens them until that union lists the resolver's codes.
-const asCode = (code: ResolverErrorCode) => code as unknown as PtftpErrorCodeString;
 
 /**
  * A cluster topology was refused. `violations` lists every broken rule at once, each with the
@@ -32,7 +23,7 @@ const asCode = (code: ResolverErrorCode) => code as unknown as PtftpErrorCodeStr
 export class TopologyError extends PtftpError {
   readonly violations: TopologyViolation[];
   constructor(violations: TopologyViolation[]) {
-    super(asCode(ResolverErrorCode.Topology), formatViolations(violations));
+    super(ResolverErrorCode.Topology, formatViolations(violations));
     this.violations = violations;
   }
 }
@@ -44,7 +35,7 @@ export class UpstreamUnreachableError extends PtftpError {
   readonly attempts: Array<{ address: string; error: unknown }>;
   constructor(upstreamId: string, attempts: Array<{ address: string; error: unknown }>, message?: string) {
     super(
-      asCode(ResolverErrorCode.UpstreamUnreachable),
+      ResolverErrorCode.UpstreamUnreachable,
       message ?? `upstream ${upstreamId} unreachable: ${describeAttempts(attempts)}`,
       TftpErrorCode.NotDefined,
       { cause: attempts.at(-1)?.error },
