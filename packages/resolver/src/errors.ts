@@ -8,7 +8,6 @@ export const ResolverErrorCode = {
 } as const;
 export type ResolverErrorCode = (typeof ResolverErrorCode)[keyof typeof ResolverErrorCode];
 
-
 /**
  * A cluster topology was refused. `violations` lists every broken rule at once, each with the
  * path of the offending value, the cluster ID and a stable rule code.
