@@ -1,4 +1,206 @@
+/**
+ * `ptftp get` and `ptftp put`: fetch a file from (or send one to) any TFTP server, with the
+ * options a field engineer needs to probe a server (block size, window, timeouts).
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  isPtftpError,
+  parseTftpUrl,
+  type TftpTransferOptions,
+  tftpGetStream,
+  tftpPut,
+} from '@ptftp/protocol';
+import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { CliIo } from '../io.js';
+import { CliError, type CliIo, defaultIo } from '../io.js';
 
-export function register(_program: Command, _io: CliIo): void {}
+interface TransferFlags {
+  blksize?: string;
+  windowsize?: string;
+  timeout?: string;
+  retries?: string;
+  rexmt?: string;
+  netascii?: boolean;
+}
+
+/** Parse a whole decimal number, or fail as a usage error naming the flag and the value. */
+function integer(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^[0-9]{1,9}$/.test(value)) throw new CliError(`${flag}: "${value}" is not a whole number`, 2);
+  return Number(value);
+}
+
+function transferOptions(flags: TransferFlags, forUpload: boolean): TftpTransferOptions {
+  const opts: TftpTransferOptions = { mode: flags.netascii ? 'netascii' : 'octet' };
+  const blksize = integer('--blksize', flags.blksize);
+  const windowsize = integer('--windowsize', flags.windowsize);
+  const timeout = integer('--timeout', flags.timeout);
+  const retries = integer('--retries', flags.retries);
+  const rexmt = integer('--rexmt', flags.rexmt);
+  if (blksize !== undefined) opts.blksize = blksize;
+  if (windowsize !== undefined && !forUpload) opts.windowsize = windowsize;
+  if (timeout !== undefined) opts.timeout = timeout;
+  if (retries !== undefined) opts.retries = retries;
+  if (rexmt !== undefined) opts.retransmitTimeoutMs = rexmt;
+  return opts;
+}
+
+/** Library errors become one line; bad arguments are usage errors (exit 2). */
+function cliErrorFrom(err: unknown): unknown {
+  if (err instanceof CliError) return err;
+  if (isPtftpError(err)) return new CliError(err.message, err.code === 'PTFTP_ERR_INVALID_ARGUMENT' ? 2 : 1);
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string')
+    return new CliError(`${err.message}`, 1); // fs errors (ENOENT, EACCES...) already name the path
+  return err;
+}
+
+function parseUrl(url: string) {
+  try {
+    return parseTftpUrl(url);
+  } catch (err) {
+    throw cliErrorFrom(err);
+  }
+}
+
+/** A progress bar on stderr, only for a person watching a terminal. */
+function progressBar(io: CliIo) {
+  if (!io.isTTY) return undefined;
+  let bar: cliProgress.SingleBar | undefined;
+  return {
+    update(bytes: number, total: number | undefined) {
+      if (!bar) {
+        bar = new cliProgress.SingleBar({
+          stream: process.stderr,
+          format:
+            total === undefined
+              ? '{value} bytes | {duration_formatted}'
+              : '[{bar}] {percentage}% | {value}/{total} bytes | ETA {eta_formatted}',
+          hideCursor: true,
+          clearOnComplete: true,
+        });
+        bar.start(total ?? 0, 0);
+      }
+      bar.update(bytes);
+    },
+    stop() {
+      bar?.stop();
+    },
+  };
+}
+
+async function download(url: string, output: string | undefined, flags: TransferFlags, io: CliIo) {
+  const { host, port, filename } = parseUrl(url);
+  const opts = transferOptions(flags, false);
+  const bar = progressBar(io);
+  if (bar) opts.onProgress = bar.update;
+  const target = output ?? basename(filename);
+  if (target === '-') {
+    const { stream } = await tftpGetStream({ host, port }, filename, opts);
+    // CliIo carries text; the real stdout takes the bytes unchanged.
+    const sink =
+      io === defaultIo
+        ? process.stdout
+        : new Writable({
+            write(chunk: Buffer, _enc, cb) {
+              io.stdout(chunk.toString('latin1'));
+              cb();
+            },
+          });
+    await pipeline(stream, sink, { end: io !== defaultIo });
+    return;
+  }
+  // Write beside the target and rename on success: a failed transfer leaves nothing behind,
+  // and an existing file is replaced only by a complete one.
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`);
+  try {
+    const { stream } = await tftpGetStream({ host, port }, filename, opts);
+    await pipeline(stream, createWriteStream(temp, { flags: 'wx' }));
+    await rename(temp, target);
+  } catch (err) {
+    await unlink(temp).catch(() => {});
+    throw err;
+  } finally {
+    bar?.stop();
+  }
+}
+
+async function upload(file: string, url: string, flags: TransferFlags, io: CliIo) {
+  const { host, port, filename } = parseUrl(url);
+  const opts = transferOptions(flags, true);
+  const { size } = await stat(file);
+  const bar = progressBar(io);
+  if (bar) opts.onProgress = bar.update;
+  try {
+    const { bytes } = await tftpPut({ host, port }, filename, createReadStream(file), { ...opts, size });
+    io.stderr(`sent ${bytes} bytes to ${url}\n`);
+  } finally {
+    bar?.stop();
+  }
+}
+
+function transferFlags(cmd: Command, withWindow: boolean): Command {
+  cmd
+    .option('--blksize <bytes>', 'RFC 2348 block size to ask for (8..65464)')
+    .option('--timeout <seconds>', 'RFC 2349 timeout option, also the retransmit timeout (1..255)')
+    .option('--rexmt <ms>', 'retransmit timeout in milliseconds (default 1000, or --timeout)')
+    .option('--retries <n>', 'retransmissions before giving up (default 5)')
+    .option('--netascii', 'netascii mode: translate line ends (default octet)');
+  if (withWindow) cmd.option('--windowsize <blocks>', 'RFC 7440 window size to ask for (1..65535)');
+  return cmd;
+}
+
+export function register(program: Command, io: CliIo): void {
+  transferFlags(
+    program
+      .command('get')
+      .description('Download a file from a TFTP server')
+      .argument('<url>', 'tftp://HOST[:PORT]/NAME (IPv6: tftp://[::1]:6969/NAME)')
+      .option('-o, --output <file>', 'where to write ("-" for stdout; default: the remote base name)'),
+    true,
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ptftp get tftp://10.0.0.5/SEP001122334455.cnf.xml -o phone.xml
+  $ ptftp get tftp://[::1]:6969/firmware.bin -o fw.bin --blksize 1468 --windowsize 16
+  $ ptftp get tftp://10.0.0.5/XMLDefault.cnf.xml -o - --netascii | head
+
+The file is written to a temporary name and renamed when complete; on any error
+nothing is left behind and the exit code is non-zero (2 for a bad argument).`,
+    )
+    .action(async (url: string, flags: TransferFlags & { output?: string }) => {
+      try {
+        await download(url, flags.output, flags, io);
+      } catch (err) {
+        throw cliErrorFrom(err);
+      }
+    });
+
+  transferFlags(
+    program
+      .command('put')
+      .description('Upload a file to a TFTP server (the server must allow writes)')
+      .argument('<file>', 'local file to send')
+      .argument('<url>', 'tftp://HOST[:PORT]/NAME'),
+    false,
+  )
+    .addHelpText(
+      'after',
+      `
+Example:
+  $ ptftp put ./SEP001122334455.cnf.xml tftp://127.0.0.1:6969/SEP001122334455.cnf.xml --blksize 1468`,
+    )
+    .action(async (file: string, url: string, flags: TransferFlags) => {
+      try {
+        await upload(file, url, flags, io);
+      } catch (err) {
+        throw cliErrorFrom(err);
+      }
+    });
+}

@@ -1,0 +1,218 @@
+/**
+ * Protocol bench: our TFTP server and client against tftpd-hpa, atftpd and dnsmasq, all on
+ * 127.0.0.1 in one run. Prints one markdown table (with ours ÷ peer ratios) and writes it to
+ * bench/results/protocol.md.
+ *
+ * 1. Boot storm: 1000 clients at once, each its own socket, each an own 4 KiB SEP<MAC>.cnf.xml,
+ *    no options. Every server is started fresh for it, so its peak RSS is the storm's.
+ * 2. Throughput: one 64 MiB file at blksize 512/1468/8192 and windowsize 1/16, fetched by a C
+ *    client (atftp) and by our Node client; each server runs what it supports.
+ *
+ * Environment: PTFTP_BENCH_RUNS (default 2; best run kept), PTFTP_BENCH_STORM (clients, default 1000),
+ * PTFTP_BENCH_BIG_MIB (size of the throughput file, default 64; smaller for a quick smoke run).
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startAtftpd, startDnsmasq, startPtftp, startTftpdHpa } from './lib/peers.mjs';
+import { bootStorm } from './lib/storm.mjs';
+import { atftpGet, nodeGet, sha256 } from './lib/throughput.mjs';
+
+const RUNS = Number(process.env.PTFTP_BENCH_RUNS ?? 2);
+const STORM = Number(process.env.PTFTP_BENCH_STORM ?? 1000);
+const BIG_MIB = Number(process.env.PTFTP_BENCH_BIG_MIB ?? 64);
+const BIG = BIG_MIB * 1024 * 1024;
+const here = dirname(fileURLToPath(import.meta.url));
+
+const SERVERS = [
+  { key: 'tftpd-hpa', start: startTftpdHpa, maxWindow: 1 },
+  { key: 'atftpd', start: startAtftpd, maxWindow: 65535 },
+  { key: 'dnsmasq', start: startDnsmasq, maxWindow: 32 },
+  { key: 'ptftp', start: startPtftp, maxWindow: 65535 },
+];
+const PEERS = SERVERS.filter((s) => s.key !== 'ptftp').map((s) => s.key);
+
+// --- files -----------------------------------------------------------------------------
+const root = mkdtempSync(join(tmpdir(), 'ptftp-bench-'));
+const outDir = mkdtempSync(join(tmpdir(), 'ptftp-bench-out-'));
+process.on('exit', () => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+});
+// The daemons drop privileges (tftp, nobody): everything must be world-readable.
+chmodSync(root, 0o755);
+const big = randomBytes(BIG);
+const bigSha = sha256(big);
+writeFileSync(join(root, 'big.bin'), big, { mode: 0o644 });
+const stormFiles = new Map();
+for (let i = 0; i < STORM; i++) {
+  const mac = (0x001122000000 + i).toString(16).toUpperCase().padStart(12, '0');
+  const name = `SEP${mac}.cnf.xml`;
+  const body = Buffer.alloc(4096, `<device><mac>${mac}</mac></device>\n`);
+  stormFiles.set(name, body);
+  writeFileSync(join(root, name), body, { mode: 0o644 });
+}
+
+/** results[row][server] = number | string */
+const rows = new Map();
+function record(row, server, value) {
+  if (!rows.has(row)) rows.set(row, {});
+  rows.get(row)[server] = value;
+}
+const log = (s) => process.stderr.write(`${s}\n`);
+
+// --- 1. boot storm --------------------------------------------------------------------
+const STORM_ROWS = {
+  rate: `storm: ${STORM} clients, transfers/s`,
+  p50: 'storm: p50 latency, ms (lower is better)',
+  p99: 'storm: p99 latency, ms (lower is better)',
+  failures: 'storm: failed transfers',
+  rexmt: 'storm: client retransmissions',
+  rss: 'storm: server peak RSS, MiB (lower is better)',
+  idle: 'server RSS when idle after start, MiB',
+};
+for (const s of SERVERS) {
+  let server;
+  try {
+    server = await s.start(root);
+    const idle = server.peakRssKiB();
+    if (idle !== undefined && s.key !== 'tftpd-hpa') record(STORM_ROWS.idle, s.key, idle / 1024);
+    const r = await bootStorm(server.port, stormFiles);
+    const rss = server.peakRssKiB();
+    record(STORM_ROWS.rate, s.key, r.perSecond);
+    record(STORM_ROWS.p50, s.key, r.p50);
+    record(STORM_ROWS.p99, s.key, r.p99);
+    record(STORM_ROWS.failures, s.key, r.failures);
+    record(STORM_ROWS.rexmt, s.key, r.retransmissions);
+    // tftpd-hpa forks one process per transfer: its parent's RSS says nothing.
+    record(
+      STORM_ROWS.rss,
+      s.key,
+      s.key === 'tftpd-hpa' ? 'n/a (forks)' : rss === undefined ? 'n/a' : rss / 1024,
+    );
+    log(
+      `storm ${s.key}: ${r.perSecond.toFixed(0)}/s p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms ` +
+        `failures ${r.failures} rexmt ${r.retransmissions} rss ${rss} KiB`,
+    );
+  } catch (err) {
+    log(`storm ${s.key}: ${err.message}`);
+    record(STORM_ROWS.rate, s.key, `error: ${err.message.slice(0, 60)}`);
+  } finally {
+    await server?.stop();
+  }
+}
+
+// --- 2. throughput --------------------------------------------------------------------
+const started = {};
+for (const s of SERVERS) {
+  try {
+    started[s.key] = await s.start(root);
+  } catch (err) {
+    log(`start ${s.key}: ${err.message}`);
+  }
+}
+const CONFIGS = [
+  [512, 1],
+  [1468, 1],
+  [8192, 1],
+  [512, 16],
+  [1468, 16],
+  [8192, 16],
+];
+const throughputRows = [];
+for (const [blksize, windowsize] of CONFIGS) {
+  for (const client of ['atftp', 'ptftp']) {
+    const row = `${BIG_MIB} MiB b${blksize} w${windowsize}, ${client} client, MB/s`;
+    throughputRows.push(row);
+    for (const s of SERVERS) {
+      const server = started[s.key];
+      if (windowsize > s.maxWindow) {
+        record(row, s.key, '—');
+        continue;
+      }
+      if (!server) {
+        record(row, s.key, 'not started');
+        continue;
+      }
+      let best;
+      let error;
+      for (let run = 0; run < RUNS; run++) {
+        const r =
+          client === 'atftp'
+            ? await atftpGet(server.port, 'big.bin', join(outDir, 'big.out'), BIG, blksize, windowsize)
+            : await nodeGet(server.port, 'big.bin', bigSha, blksize, windowsize);
+        if (r.error) {
+          error = r.error;
+          break; // a failed cell is not repeated: each failure can cost the client's full timeout
+        }
+        if (!best || r.mbps > best.mbps) best = r;
+        if (r.granted && r.granted.windowsize !== windowsize)
+          error = `granted windowsize ${r.granted.windowsize}`;
+      }
+      record(row, s.key, best ? best.mbps : `fail: ${error.slice(0, 60)}`);
+      log(`${row} ${s.key}: ${best ? best.mbps.toFixed(1) : error}`);
+    }
+  }
+}
+const peakRss = started.ptftp?.peakRssKiB();
+for (const s of Object.values(started)) await s.stop();
+if (peakRss !== undefined) record('throughput phase: ptftp server peak RSS, MiB', 'ptftp', peakRss / 1024);
+
+// --- table ----------------------------------------------------------------------------
+const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : (v ?? ''));
+const ratio = (ours, peer) =>
+  typeof ours === 'number' && typeof peer === 'number' && peer > 0 ? `${(ours / peer).toFixed(2)}x` : '';
+const head = ['measure', ...SERVERS.map((s) => s.key), ...PEERS.map((p) => `ptftp ÷ ${p}`)];
+const body = [...rows].map(([row, values]) => [
+  row,
+  ...SERVERS.map((s) => fmt(values[s.key])),
+  ...PEERS.map((p) => ratio(values.ptftp, values[p])),
+]);
+// Padded the way the repository's formatter (biome) lays out markdown tables, so that a fresh
+// results file passes `npm run lint` as written.
+const widths = head.map((h, i) => Math.max(3, h.length, ...body.map((r) => r[i].length)));
+const cell = (text, i) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]));
+const lines = [
+  `| ${head.map(cell).join(' | ')} |`,
+  `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`,
+  ...body.map((r) => `| ${r.map(cell).join(' | ')} |`),
+];
+
+// --- targets --------------------------------------------------------------------------
+const get = (row, key) => rows.get(row)?.[key];
+const checks = [];
+function target(name, ok, detail) {
+  checks.push(`- ${ok ? 'met' : 'MISSED'}: ${name}: ${detail}`);
+}
+const lockRow = `${BIG_MIB} MiB b1468 w1, atftp client, MB/s`;
+const lock = ratio(get(lockRow, 'ptftp'), get(lockRow, 'tftpd-hpa'));
+target('lockstep 1468 >= 1.0x tftpd-hpa', Number.parseFloat(lock) >= 1, lock || 'n/a');
+for (const b of [1468, 8192]) {
+  const r = `${BIG_MIB} MiB b${b} w16, atftp client, MB/s`;
+  const x = ratio(get(r, 'ptftp'), get(r, 'atftpd'));
+  target(`w16 b${b} >= 1.0x atftpd`, Number.parseFloat(x) >= 1, x || 'n/a');
+}
+const stormX = ratio(get(STORM_ROWS.rate, 'ptftp'), get(STORM_ROWS.rate, 'dnsmasq'));
+target('storm >= 1.0x dnsmasq', Number.parseFloat(stormX) >= 1, stormX || 'n/a');
+const fails = get(STORM_ROWS.failures, 'ptftp');
+target('storm with zero failures', fails === 0, String(fails));
+const rss = get(STORM_ROWS.rss, 'ptftp');
+target('storm peak RSS < 60 MiB', typeof rss === 'number' && rss < 60, `${fmt(rss)} MiB`);
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+const md = [
+  `Protocol bench, ${new Date().toISOString()}: Node ${process.version}, ${cpus().length} x ${cpu}, loopback.`,
+  `Best of ${RUNS} runs per throughput cell; "—" = the server does not support that window size.`,
+  '',
+  ...lines,
+  '',
+  'Targets:',
+  '',
+  ...checks,
+  '',
+].join('\n');
+console.log(md);
+mkdirSync(join(here, 'results'), { recursive: true });
+writeFileSync(join(here, 'results', 'protocol.md'), md);
