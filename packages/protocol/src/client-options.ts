@@ -60,6 +60,12 @@ export interface TftpTransferOptions {
   localAddress?: string;
   /** Largest download accepted, in bytes (after netascii decoding); LimitError beyond it. */
   maxBytes?: number;
+  /**
+   * Further RFC 2347 options to send in the request, e.g. a private marker such as
+   * `{ 'ptftp-proxied': '1' }`. Servers ignore options they do not know; one that echoes an
+   * extra option in its OACK is accepted. Names of the standard options are refused here.
+   */
+  extraOptions?: Readonly<Record<string, string>>;
 }
 
 /** Options of an upload: `size` announces the length of a stream (tsize) and is checked. */
@@ -84,6 +90,7 @@ export interface ResolvedOptions {
   onNegotiated: ((info: TftpNegotiated) => void) | undefined;
   localAddress: string | undefined;
   maxBytes: number | undefined;
+  extraOptions: Readonly<Record<string, string>> | undefined;
 }
 
 function intIn(field: string, value: unknown, min: number, max: number): number | undefined {
@@ -115,6 +122,7 @@ export function resolveOptions(opts: TftpTransferOptions = {}): ResolvedOptions 
     throw new InvalidArgumentError('maxBytes', `${String(maxBytes)} is not a non-negative number`);
   if (opts.localAddress !== undefined && typeof opts.localAddress !== 'string')
     throw new InvalidArgumentError('localAddress', `${String(opts.localAddress)} is not a string`);
+  const extraOptions = checkExtraOptions(opts.extraOptions);
   return {
     blksize: intIn('blksize', opts.blksize, 8, PacketLimits.maxBlockSize),
     windowsize: intIn('windowsize', opts.windowsize, 1, 65535),
@@ -132,7 +140,29 @@ export function resolveOptions(opts: TftpTransferOptions = {}): ResolvedOptions 
     onNegotiated: opts.onNegotiated,
     localAddress: opts.localAddress,
     maxBytes,
+    extraOptions,
   };
+}
+
+const STANDARD_OPTIONS = new Set(['blksize', 'timeout', 'tsize', 'windowsize', 'rollover']);
+
+function checkExtraOptions(
+  extra: Readonly<Record<string, string>> | undefined,
+): Readonly<Record<string, string>> | undefined {
+  if (extra === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const [rawName, value] of Object.entries(extra)) {
+    const name = rawName.toLowerCase();
+    if (name.length === 0 || name.includes('\0') || STANDARD_OPTIONS.has(name))
+      throw new InvalidArgumentError(`extraOptions.${rawName}`, 'not a private option name');
+    if (typeof value !== 'string' || value.includes('\0'))
+      throw new InvalidArgumentError(
+        `extraOptions.${rawName}`,
+        `${String(value)} is not a string without NUL`,
+      );
+    out[name] = value;
+  }
+  return out;
 }
 
 /** Check a target and fill in the port. Throws InvalidArgumentError. */
@@ -174,6 +204,7 @@ export function requestOptions(
   }
   if (kind === 'read' && o.windowsize !== undefined) req.windowsize = String(o.windowsize);
   if (o.rollover !== undefined) req.rollover = String(o.rollover);
+  if (o.extraOptions) Object.assign(req, o.extraOptions);
   return req;
 }
 
@@ -204,6 +235,8 @@ export function acceptOack(requested: TftpOptions, oack: TftpOptions, kind: 'rea
     const asked = requested[name];
     if (asked === undefined)
       throw new OptionNegotiationError(name, `acknowledged but not requested (${value})`);
+    // A private option we sent (extraOptions) may be echoed; it fixes nothing here.
+    if (!STANDARD_OPTIONS.has(name)) continue;
     const n = decimal(name, value);
     switch (name) {
       case 'blksize':

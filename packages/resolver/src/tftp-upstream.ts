@@ -127,14 +127,14 @@ export class TftpClusterUpstream implements Upstream {
 
   async #get(hp: HostPort, name: string, signal: AbortSignal): Promise<Uint8Array> {
     const o = this.#opts;
-    const opts: TftpTransferOptions & { extraOptions?: Record<string, string> } = {
+    const opts: TftpTransferOptions = {
       retransmitTimeoutMs: o.timeoutMs ?? 1000,
       retries: o.retries ?? 1,
       deadlineMs: o.deadlineMs ?? 60_000,
       maxBytes: o.maxBytes ?? 256 * 1024 * 1024,
       tsize: true,
       signal,
-      // Honoured once @ptftp/protocol's client sends extra RRQ options; ignored until then.
+      // Marks the request as proxied so a peer proxy answers from its local store only.
       extraOptions: { [PROXIED_TFTP_OPTION]: '1' },
     };
     opts.blksize = o.blksize ?? 1428;
