@@ -5,7 +5,10 @@
  */
 export * from './client.js';
 export * from './errors.js';
+export * from './events.js';
 export * from './fs-handler.js';
+export * from './fs-write-handler.js';
+export * from './handler.js';
 export * from './netascii.js';
 export * from './options.js';
 export * from './packet.js';

@@ -1,1 +1,728 @@
-export {};
+/**
+ * The TFTP server: listening sockets, request admission (limits, rate, duplicates), the
+ * handler call, and one session per transfer on its own port (or demultiplexed on the listening
+ * socket in single-port mode). Sessions do the protocol; this file does the I/O around them.
+ */
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import type * as TypedEmitterModule from 'typed-emitter';
+import { prepareContent, toBlockSource } from './block-source.js';
+import {
+  AbortedError,
+  ClosedError,
+  InvalidArgumentError,
+  isPtftpError,
+  LimitError,
+  type MalformedPacketError,
+  PtftpError,
+  TftpErrorCode,
+} from './errors.js';
+import type { ListeningAddress, RequestInfo, TftpServerEvents, TransferInfo } from './events.js';
+import type {
+  LocalInfo,
+  ReadHandler,
+  ReadRequest,
+  RemoteInfo,
+  WriteHandler,
+  WriteRequest,
+} from './handler.js';
+import { type ListenSpec, parseListenAddress } from './listen-address.js';
+import {
+  BLKSIZE_MAX,
+  BLKSIZE_MIN,
+  type NegotiatedOptions,
+  negotiateOptions,
+  type OptionLimits,
+  type OptionPolicyResult,
+  WINDOWSIZE_MAX,
+} from './options.js';
+import {
+  decodePacket,
+  encodeError,
+  Opcode,
+  type Packet,
+  type RequestPacket,
+  type TftpOptions,
+} from './packet.js';
+import { PortPool } from './port-pool.js';
+import { SourceRateLimiter } from './rate-limit.js';
+import { ReadSession } from './read-session.js';
+import type { SessionCounters, SessionObserver, SessionTiming } from './session-config.js';
+import { literalLookup, SocketTransport, sendQuietly, type Transport } from './transport.js';
+import { WriteSession } from './write-session.js';
+
+/** Settings of a {@link TftpServer}. Every number has a default; see docs/packages/protocol.md. */
+export interface TftpServerOptions {
+  /** Produces the content of each requested file. */
+  handler: ReadHandler;
+  /** Accepts uploads; without it every WRQ gets ERROR 2. */
+  writeHandler?: WriteHandler | undefined;
+  /** Ceiling for blksize (default 8192; 1468 fits one Ethernet frame). */
+  maxBlksize?: number;
+  /** Ceiling for windowsize in blocks (default 64). */
+  maxWindowsize?: number;
+  /**
+   * Ceiling for one window in bytes (default 64 KiB): windowsize <= floor(this / blksize). A
+   * window must fit the client's socket receive buffer (Linux default ~208 KiB of which a
+   * datagram's overhead takes a large share): atftp at blksize 8192 x windowsize 16 stalls on
+   * drops with any server, at 8 blocks it runs at full speed.
+   */
+  maxWindowBytes?: number;
+  /** Block number after 65535 unless the client asks with `rollover` (default 0). */
+  rollover?: 0 | 1;
+  /** Retransmit timeout when the client sends no `timeout` option (default 1000 ms). */
+  retransmitTimeoutMs?: number;
+  /** Retransmissions in a row without progress before a transfer fails (default 5). */
+  retries?: number;
+  /** Time without progress before a transfer fails, whatever the client's timeout (default 30 s). */
+  inactivityTimeoutMs?: number;
+  /** Whole-transfer deadline (default none). */
+  transferDeadlineMs?: number | undefined;
+  /** Retransmissions before the peer's first answer: bounds reflection (default 2). */
+  firstAckRetries?: number;
+  /** A port per transfer (default), every transfer on the listening port, or a port range. */
+  ports?: 'per-transfer' | 'single' | { from: number; to: number };
+  /** Concurrent transfers, all sources (default 2048). */
+  maxSessions?: number;
+  /** Concurrent transfers per source address (default unlimited). */
+  maxSessionsPerSource?: number;
+  /** New transfers per second per source address; beyond the burst they are dropped silently (default unlimited). */
+  newSessionsPerSecondPerSource?: number;
+  /** Token-bucket size for new transfers per source (default max(1, rate)). */
+  burstPerSource?: number;
+  /** Refuse or clamp options per client. */
+  optionPolicy?: (remote: RemoteInfo, requested: Readonly<TftpOptions>) => OptionPolicyResult | undefined;
+  /** SO_RCVBUF of listening sockets (default 4 MiB; the kernel caps it at net.core.rmem_max). */
+  recvBufferSize?: number;
+  /** SO_SNDBUF of listening and transfer sockets (default: the OS default). */
+  sendBufferSize?: number;
+}
+
+interface ResolvedOptions {
+  readonly limits: OptionLimits;
+  readonly rollover: 0 | 1;
+  readonly timing: SessionTiming;
+  readonly single: boolean;
+  readonly range: { from: number; to: number } | undefined;
+  readonly maxSessions: number;
+  readonly maxSessionsPerSource: number;
+  readonly recvBufferSize: number;
+  readonly sendBufferSize: number | undefined;
+}
+
+interface Listener {
+  readonly socket: dgram.Socket;
+  readonly type: 'udp4' | 'udp6';
+  readonly ipv6Only: boolean;
+  readonly bound: ListeningAddress;
+  /** Transfers started from this socket, by peer address then port. */
+  readonly sessions: Map<string, Map<number, SessionRecord>>;
+  closed: boolean;
+}
+
+interface SessionRecord {
+  readonly listener: Listener;
+  readonly wireAddress: string;
+  readonly wirePort: number;
+  readonly remote: RemoteInfo;
+  readonly info: RequestInfo;
+  readonly opcode: RequestPacket['opcode'];
+  readonly controller: AbortController;
+  readonly startedAt: number;
+  session: ReadSession | WriteSession | undefined;
+  socket: dgram.Socket | undefined;
+  transport: Transport | undefined;
+  localPort: number;
+  granted: TftpOptions;
+  ended: boolean;
+}
+
+const UNKNOWN_TID = encodeError(TftpErrorCode.UnknownTransferId, 'unknown transfer ID');
+const ignore = (): void => {};
+
+function positive(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min)
+    throw new InvalidArgumentError(name, `${value} is not a number >= ${min}`);
+  return value;
+}
+
+function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
+  if (typeof opts?.handler !== 'function')
+    throw new InvalidArgumentError('handler', 'a read handler is required');
+  const maxBlksize = Math.min(BLKSIZE_MAX, positive('maxBlksize', opts.maxBlksize, 8192, BLKSIZE_MIN));
+  const maxWindowsize = Math.min(WINDOWSIZE_MAX, positive('maxWindowsize', opts.maxWindowsize, 64));
+  const maxWindowBytes = positive('maxWindowBytes', opts.maxWindowBytes, 64 * 1024, BLKSIZE_MIN);
+  const ports = opts.ports ?? 'per-transfer';
+  let range: { from: number; to: number } | undefined;
+  if (typeof ports === 'object') {
+    const { from, to } = ports;
+    if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to > 65535 || from > to)
+      throw new InvalidArgumentError('ports', `range ${from}-${to} is not within 1..65535 with from <= to`);
+    range = { from, to };
+  } else if (ports !== 'per-transfer' && ports !== 'single') {
+    throw new InvalidArgumentError('ports', `"${String(ports)}" is not 'per-transfer', 'single' or a range`);
+  }
+  if (opts.rollover !== undefined && opts.rollover !== 0 && opts.rollover !== 1)
+    throw new InvalidArgumentError('rollover', `${String(opts.rollover)} is not 0 or 1`);
+  return {
+    limits: { maxBlksize, maxWindowsize, maxWindowBytes },
+    rollover: opts.rollover ?? 0,
+    timing: {
+      retransmitTimeoutMs: positive('retransmitTimeoutMs', opts.retransmitTimeoutMs, 1000),
+      retries: positive('retries', opts.retries, 5, 0),
+      firstAckRetries: positive('firstAckRetries', opts.firstAckRetries, 2, 0),
+      inactivityTimeoutMs: positive('inactivityTimeoutMs', opts.inactivityTimeoutMs, 30_000),
+      transferDeadlineMs:
+        opts.transferDeadlineMs === undefined
+          ? undefined
+          : positive('transferDeadlineMs', opts.transferDeadlineMs, 0),
+    },
+    single: ports === 'single',
+    range,
+    maxSessions: positive('maxSessions', opts.maxSessions, 2048),
+    maxSessionsPerSource: positive(
+      'maxSessionsPerSource',
+      opts.maxSessionsPerSource,
+      Number.POSITIVE_INFINITY,
+    ),
+    recvBufferSize: positive('recvBufferSize', opts.recvBufferSize, 4 << 20),
+    sendBufferSize:
+      opts.sendBufferSize === undefined ? undefined : positive('sendBufferSize', opts.sendBufferSize, 0),
+  };
+}
+
+function isRequestOpcode(msg: Buffer): boolean {
+  return msg.length >= 2 && msg[0] === 0 && (msg[1] === Opcode.RRQ || msg[1] === Opcode.WRQ);
+}
+
+/** IPv4 peers of a dual-stack socket arrive as ::ffff:a.b.c.d; report them as IPv4. */
+function toRemote(rinfo: dgram.RemoteInfo): RemoteInfo {
+  if (rinfo.family === 'IPv6' && rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.'))
+    return { address: rinfo.address.slice(7), port: rinfo.port, family: 'IPv4' };
+  return { address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 'IPv6' : 'IPv4' };
+}
+
+/** The ERROR a refused request gets: a PtftpError speaks for itself, anything else stays generic. */
+function toWireError(err: unknown, what: string): { error: PtftpError; code: number; message: string } {
+  if (isPtftpError(err)) return { error: err as PtftpError, code: err.tftpCode, message: err.message };
+  return { error: new AbortedError(`${what} failed`, { cause: err }), code: 0, message: 'internal error' };
+}
+
+/**
+ * A TFTP server (RFC 1350, 2347, 2348, 2349, 7440) on one or more addresses, IPv4 and IPv6.
+ *
+ * @example
+ * ```ts
+ * import { createServer, FileNotFoundError } from '@ptftp/protocol';
+ *
+ * const files = new Map([['SEP001122334455.cnf.xml', Buffer.from('<device/>')]]);
+ * const server = createServer({
+ *   handler: ({ filename }) => {
+ *     const data = files.get(filename);
+ *     if (!data) throw new FileNotFoundError(filename);
+ *     return data;
+ *   },
+ * });
+ * server.on('transferComplete', (s) => console.log(s.filename, s.bytes));
+ * await server.listen(['127.0.0.1:6969', '[::1]:6969']);
+ * // ...
+ * await server.close({ graceMs: 5000 });
+ * ```
+ */
+export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.default<TftpServerEvents>) {
+  private readonly opts: TftpServerOptions;
+  private readonly config: ResolvedOptions;
+  private readonly bound: Listener[] = [];
+  private readonly records = new Set<SessionRecord>();
+  private readonly perSource = new Map<string, number>();
+  private readonly limiter: SourceRateLimiter;
+  private readonly pool: PortPool;
+  private drainWaiters: Array<() => void> = [];
+  private closing: Promise<void> | undefined;
+
+  constructor(opts: TftpServerOptions) {
+    super();
+    this.config = resolveOptions(opts);
+    this.opts = opts;
+    const rate = positive(
+      'newSessionsPerSecondPerSource',
+      opts.newSessionsPerSecondPerSource,
+      Number.POSITIVE_INFINITY,
+      0,
+    );
+    const burst = positive(
+      'burstPerSource',
+      opts.burstPerSource,
+      Math.max(1, Number.isFinite(rate) ? rate : 1),
+    );
+    this.limiter = new SourceRateLimiter(rate, burst);
+    this.pool = new PortPool(this.config.range);
+  }
+
+  /** Addresses bound so far. */
+  get addresses(): ListeningAddress[] {
+    return this.bound.filter((l) => !l.closed).map((l) => ({ ...l.bound }));
+  }
+
+  /** Transfers running (including a write's short dally after its last ACK). */
+  get activeSessions(): number {
+    return this.records.size;
+  }
+
+  /**
+   * Bind the listening sockets. `[::]` is dual stack unless `0.0.0.0` is also asked for on the
+   * same port. Port 0 picks a free port; read the result for it. On a failure nothing stays bound.
+   */
+  async listen(addresses: Array<string | { address: string; port: number }>): Promise<ListeningAddress[]> {
+    if (this.closing) throw new ClosedError('server is closed');
+    if (!Array.isArray(addresses) || addresses.length === 0)
+      throw new InvalidArgumentError('addresses', 'at least one listening address is required');
+    const specs = addresses.map(parseListenAddress);
+    const opened: Listener[] = [];
+    try {
+      for (const spec of specs) opened.push(await this.bindListener(spec, specs));
+    } catch (err) {
+      for (const l of opened) l.socket.close();
+      throw err;
+    }
+    this.bound.push(...opened);
+    for (const l of opened) this.emit('listening', { ...l.bound });
+    return opened.map((l) => ({ ...l.bound }));
+  }
+
+  /**
+   * Stop accepting requests, let running transfers finish for up to `graceMs` (default 0), then
+   * abort the rest (their peers get ERROR 0) and release every socket.
+   */
+  close(opts: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= this.shutdown(opts.graceMs ?? 0);
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    // In single-port mode the listening sockets carry the running transfers.
+    if (!this.config.single) for (const l of this.bound) this.closeListener(l);
+    if (this.records.size > 0 && graceMs > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, graceMs);
+        this.drainWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    for (const record of [...this.records]) this.abortRecord(record, new ClosedError('server closed'));
+    for (const l of this.bound) this.closeListener(l);
+    this.emit('close');
+  }
+
+  private closeListener(l: Listener): void {
+    if (l.closed) return;
+    l.closed = true;
+    l.socket.close();
+  }
+
+  private async bindListener(spec: ListenSpec, all: readonly ListenSpec[]): Promise<Listener> {
+    const type = spec.family === 'IPv6' ? 'udp6' : 'udp4';
+    const dual = spec.address === '::' && !all.some((s) => s.address === '0.0.0.0' && s.port === spec.port);
+    const ipv6Only = type === 'udp6' && !dual;
+    const socket = dgram.createSocket({
+      type,
+      ipv6Only,
+      lookup: literalLookup as never,
+      recvBufferSize: this.config.recvBufferSize,
+      ...(this.config.sendBufferSize ? { sendBufferSize: this.config.sendBufferSize } : {}),
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(spec.port, spec.address, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
+    const a = socket.address();
+    const listener: Listener = {
+      socket,
+      type,
+      ipv6Only,
+      bound: { address: a.address, port: a.port, family: spec.family },
+      sessions: new Map(),
+      closed: false,
+    };
+    // Errors after bind (e.g. ICMP-triggered ECONNREFUSED on some stacks) must not crash the host.
+    socket.on('error', ignore);
+    socket.on('message', (msg, rinfo) => this.onListenerMessage(listener, msg, rinfo));
+    return listener;
+  }
+
+  private onListenerMessage(listener: Listener, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const existing = listener.sessions.get(rinfo.address)?.get(rinfo.port);
+    let packet: Packet;
+    try {
+      packet = decodePacket(msg);
+    } catch (err) {
+      const malformed = err as MalformedPacketError;
+      const remote = toRemote(rinfo);
+      this.emit('malformedPacket', malformed, remote);
+      if (existing === undefined && isRequestOpcode(msg) && this.limiter.take(remote.address)) {
+        // A request we cannot parse is refused, not ignored. A name or mode we cannot read is
+        // an access violation (a NUL inside a name shows up as a bad mode); the rest is illegal.
+        const code =
+          malformed.field === 'filename' || malformed.field === 'mode'
+            ? TftpErrorCode.AccessViolation
+            : TftpErrorCode.IllegalOperation;
+        sendQuietly(
+          listener.socket,
+          encodeError(code, `malformed request: ${malformed.message}`),
+          rinfo.port,
+          rinfo.address,
+        );
+      }
+      return;
+    }
+    if (existing !== undefined) {
+      const isRequest = packet.opcode === Opcode.RRQ || packet.opcode === Opcode.WRQ;
+      const sameRequest =
+        (packet.opcode === Opcode.RRQ || packet.opcode === Opcode.WRQ) &&
+        packet.filename === existing.info.filename &&
+        packet.opcode === existing.opcode;
+      if (!isRequest || sameRequest || existing.session === undefined) {
+        // Single-port mode demultiplexes here; otherwise this is a retransmitted request, and a
+        // second session for the same client port would double the traffic.
+        if (this.config.single) existing.session?.handle(packet);
+        return;
+      }
+      // Another file from the same port: the client moved on (phones reuse their port), so a
+      // lost last ACK must not hold its next request back until the old session times out.
+      existing.session.supersede();
+    }
+    switch (packet.opcode) {
+      case Opcode.RRQ:
+      case Opcode.WRQ:
+        this.onRequest(listener, packet, rinfo);
+        return;
+      case Opcode.ERROR:
+        // Never answer an ERROR: two servers could bounce errors forever.
+        return;
+      default:
+        sendQuietly(listener.socket, UNKNOWN_TID, rinfo.port, rinfo.address);
+    }
+  }
+
+  private onRequest(listener: Listener, req: RequestPacket, rinfo: dgram.RemoteInfo): void {
+    const remote = toRemote(rinfo);
+    const info: RequestInfo = {
+      filename: req.filename,
+      mode: req.mode,
+      options: req.options,
+      remote,
+      opcode: req.opcode === Opcode.RRQ ? 'RRQ' : 'WRQ',
+    };
+    this.emit('request', info);
+    const refuse = (err: PtftpError): void => {
+      sendQuietly(listener.socket, encodeError(err.tftpCode, err.message), rinfo.port, rinfo.address);
+      this.emit('requestRefused', err, info);
+    };
+    if (this.closing) {
+      refuse(new ClosedError('server is shutting down'));
+      return;
+    }
+    if (!this.limiter.take(remote.address)) {
+      // Silence, not an ERROR: a spoofed flood must not turn this server into a reflector.
+      this.emit(
+        'requestRefused',
+        new LimitError('newSessionsPerSecondPerSource', `${remote.address} is over its request rate`),
+        info,
+      );
+      return;
+    }
+    if (req.mode === 'mail') {
+      refuse(
+        new PtftpError('PTFTP_ERR_PROTOCOL', 'mode "mail" is not supported', TftpErrorCode.IllegalOperation),
+      );
+      return;
+    }
+    if (req.opcode === Opcode.WRQ && this.opts.writeHandler === undefined) {
+      refuse(
+        new PtftpError(
+          'PTFTP_ERR_ACCESS_VIOLATION',
+          'write requests are not accepted',
+          TftpErrorCode.AccessViolation,
+        ),
+      );
+      return;
+    }
+    if (this.records.size >= this.config.maxSessions) {
+      refuse(new LimitError('maxSessions', `server busy: ${this.config.maxSessions} transfers running`));
+      return;
+    }
+    const fromSource = this.perSource.get(remote.address) ?? 0;
+    if (fromSource >= this.config.maxSessionsPerSource) {
+      refuse(
+        new LimitError(
+          'maxSessionsPerSource',
+          `${fromSource} transfers already running for ${remote.address}`,
+        ),
+      );
+      return;
+    }
+    const record: SessionRecord = {
+      listener,
+      wireAddress: rinfo.address,
+      wirePort: rinfo.port,
+      remote,
+      info,
+      opcode: req.opcode,
+      controller: new AbortController(),
+      startedAt: performance.now(),
+      session: undefined,
+      socket: undefined,
+      transport: undefined,
+      localPort: 0,
+      granted: {},
+      ended: false,
+    };
+    this.addRecord(record);
+    this.runTransfer(record, req).catch((err: unknown) => this.refuseRecord(record, err, 'transfer setup'));
+  }
+
+  private async runTransfer(record: SessionRecord, req: RequestPacket): Promise<void> {
+    const { remote, listener } = record;
+    const local: LocalInfo = { address: listener.bound.address, port: listener.bound.port };
+    const mode = req.mode as 'octet' | 'netascii';
+    const netascii = mode === 'netascii';
+    const policy = this.opts.optionPolicy?.(remote, req.options);
+    const base = {
+      filename: req.filename,
+      mode,
+      options: req.options,
+      remote,
+      local,
+      signal: record.controller.signal,
+    };
+    let start: (transport: Transport, observer: SessionObserver) => ReadSession | WriteSession;
+    let negotiated: NegotiatedOptions;
+    let dispose: () => void = ignore;
+    if (req.opcode === Opcode.RRQ) {
+      let result: Awaited<ReturnType<ReadHandler>>;
+      try {
+        result = await this.opts.handler(base satisfies ReadRequest);
+      } catch (err) {
+        this.refuseRecord(record, err, 'read handler');
+        return;
+      }
+      if (record.ended) return;
+      const content = prepareContent(result, netascii);
+      if (content.kind === 'stream') dispose = () => content.stream.destroy();
+      negotiated = negotiateOptions(req.options, {
+        direction: 'read',
+        size: content.size,
+        limits: this.config.limits,
+        policy,
+        defaultRollover: this.config.rollover,
+      });
+      const n = negotiated;
+      start = (transport, observer) =>
+        new ReadSession(
+          transport,
+          toBlockSource(content, n.blksize, n.windowsize, netascii),
+          n,
+          this.timingFor(n),
+          observer,
+        );
+    } else {
+      negotiated = negotiateOptions(req.options, {
+        direction: 'write',
+        limits: this.config.limits,
+        policy,
+        defaultRollover: this.config.rollover,
+      });
+      const writeReq: WriteRequest = { ...base, size: negotiated.tsize };
+      let sink: Awaited<ReturnType<WriteHandler>>;
+      try {
+        sink = await this.opts.writeHandler!(writeReq);
+      } catch (err) {
+        this.refuseRecord(record, err, 'write handler');
+        return;
+      }
+      const accepted = sink;
+      dispose = () => accepted.abort?.(new ClosedError('server closed'));
+      if (record.ended) {
+        dispose();
+        return;
+      }
+      const n = negotiated;
+      start = (transport, observer) =>
+        new WriteSession(transport, sink, n, netascii, this.timingFor(n), observer);
+    }
+    record.granted = negotiated.oack;
+    let transport: Transport;
+    try {
+      transport = await this.openTransport(record);
+    } catch (err) {
+      dispose();
+      throw err;
+    }
+    if (record.ended) {
+      dispose();
+      return;
+    }
+    record.transport = transport;
+    const session = start(transport, this.observerFor(record));
+    record.session = session;
+    this.emit('transferStart', {
+      filename: req.filename,
+      mode,
+      remote,
+      direction: req.opcode === Opcode.RRQ ? 'read' : 'write',
+      options: negotiated.oack,
+      blksize: negotiated.blksize,
+      windowsize: negotiated.windowsize,
+    } satisfies TransferInfo);
+    session.start();
+  }
+
+  private timingFor(n: NegotiatedOptions): SessionTiming {
+    const t = this.config.timing;
+    return n.timeoutMs === undefined ? t : { ...t, retransmitTimeoutMs: n.timeoutMs };
+  }
+
+  private async openTransport(record: SessionRecord): Promise<Transport> {
+    const { listener } = record;
+    if (this.config.single)
+      return new SocketTransport(listener.socket, record.wireAddress, record.wirePort, false);
+    const socket = await this.pool.open({
+      type: listener.type,
+      address: listener.bound.address,
+      ipv6Only: listener.ipv6Only,
+      sendBufferSize: this.config.sendBufferSize,
+    });
+    record.socket = socket;
+    record.localPort = socket.address().port;
+    // Send errors arrive here (sends carry no callback): a lost packet, which retransmission covers.
+    socket.on('error', ignore);
+    socket.on('message', (msg, rinfo) => this.onTransferMessage(record, socket, msg, rinfo));
+    return new SocketTransport(socket, record.wireAddress, record.wirePort, true);
+  }
+
+  private onTransferMessage(
+    record: SessionRecord,
+    socket: dgram.Socket,
+    msg: Buffer,
+    rinfo: dgram.RemoteInfo,
+  ): void {
+    if (rinfo.port !== record.wirePort || rinfo.address !== record.wireAddress) {
+      // RFC 1350 §4: a stranger gets ERROR 5 and the transfer goes on untouched; an ERROR is never answered.
+      if (msg.length >= 2 && msg[0] === 0 && msg[1] === Opcode.ERROR) return;
+      sendQuietly(socket, UNKNOWN_TID, rinfo.port, rinfo.address);
+      return;
+    }
+    let packet: Packet;
+    try {
+      packet = decodePacket(msg);
+    } catch (err) {
+      this.emit('malformedPacket', err as MalformedPacketError, record.remote);
+      return;
+    }
+    record.session?.handle(packet);
+  }
+
+  private observerFor(record: SessionRecord): SessionObserver {
+    return {
+      complete: (c: SessionCounters) => {
+        this.emit('transferComplete', {
+          filename: record.info.filename,
+          remote: record.remote,
+          direction: record.info.opcode === 'RRQ' ? 'read' : 'write',
+          bytes: c.bytes,
+          blocks: c.blocks,
+          durationMs: performance.now() - record.startedAt,
+          retransmissions: c.retransmissions,
+          options: record.granted,
+        });
+      },
+      fail: (err: PtftpError) => {
+        record.controller.abort(err);
+        this.emit('transferError', err, record.info);
+      },
+      released: () => this.removeRecord(record),
+    };
+  }
+
+  /** The request dies before its session runs: ERROR from the listening socket, then cleanup. */
+  private refuseRecord(record: SessionRecord, err: unknown, what: string): void {
+    if (record.ended) return;
+    const wire = toWireError(err, what);
+    sendQuietly(
+      record.listener.socket,
+      encodeError(wire.code, wire.message),
+      record.wirePort,
+      record.wireAddress,
+    );
+    record.controller.abort(wire.error);
+    this.emit('transferError', wire.error, record.info);
+    this.removeRecord(record);
+  }
+
+  private abortRecord(record: SessionRecord, err: PtftpError): void {
+    if (record.session) {
+      record.session.abort(err, true);
+      return;
+    }
+    record.controller.abort(err);
+    this.emit('transferError', err, record.info);
+    this.removeRecord(record);
+  }
+
+  private addRecord(record: SessionRecord): void {
+    this.records.add(record);
+    const byAddress = record.listener.sessions;
+    let ports = byAddress.get(record.wireAddress);
+    if (ports === undefined) {
+      ports = new Map();
+      byAddress.set(record.wireAddress, ports);
+    }
+    ports.set(record.wirePort, record);
+    this.perSource.set(record.remote.address, (this.perSource.get(record.remote.address) ?? 0) + 1);
+  }
+
+  private removeRecord(record: SessionRecord): void {
+    if (record.ended) return;
+    record.ended = true;
+    this.records.delete(record);
+    const ports = record.listener.sessions.get(record.wireAddress);
+    if (ports?.get(record.wirePort) === record) {
+      ports.delete(record.wirePort);
+      if (ports.size === 0) record.listener.sessions.delete(record.wireAddress);
+    }
+    const count = (this.perSource.get(record.remote.address) ?? 1) - 1;
+    if (count <= 0) this.perSource.delete(record.remote.address);
+    else this.perSource.set(record.remote.address, count);
+    if (record.socket) {
+      if (this.config.range) this.pool.release(record.localPort);
+      record.socket.close();
+    }
+    if (this.records.size === 0 && this.drainWaiters.length > 0) {
+      const waiters = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+/**
+ * Create a {@link TftpServer}; call `listen()` to start it.
+ *
+ * @example
+ * ```ts
+ * import { createFsHandler, createServer } from '@ptftp/protocol';
+ *
+ * const server = createServer({ handler: createFsHandler('/srv/tftp'), maxBlksize: 1468 });
+ * const [addr] = await server.listen(['[::]:6969']);
+ * console.log(`TFTP on port ${addr.port}`);
+ * ```
+ */
+export function createServer(opts: TftpServerOptions): TftpServer {
+  return new TftpServer(opts);
+}

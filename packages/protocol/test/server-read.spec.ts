@@ -1,0 +1,469 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import {
+  AccessViolationError,
+  FileNotFoundError,
+  type PtftpError,
+  PtftpError as PtftpErrorClass,
+  TftpErrorCode,
+} from '../src/errors.js';
+import type { ReadRequest } from '../src/handler.js';
+import { encodeError, encodeOack, Opcode } from '../src/packet.js';
+import { rawRead } from './support/raw-peer.js';
+import { openPeer, pattern, startServer } from './support/server-fixture.js';
+
+const files = (map: Record<string, Uint8Array>) => (req: ReadRequest) => {
+  const data = map[req.filename];
+  if (!data) throw new FileNotFoundError(req.filename);
+  return data;
+};
+
+describe('RFC 2347 option negotiation on the wire', () => {
+  it('OACK carries the granted options clamped to the ceilings, tsize answered, unknown options dropped', async () => {
+    const { port } = await startServer({
+      handler: files({ 'f.bin': pattern(5000) }),
+      maxBlksize: 1468,
+      maxWindowsize: 8,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin', { blksize: '9000', tsize: '0', windowsize: '100', multicast: '', foo: 'bar' });
+    const r = await peer.next();
+    expect(r.raw).toEqual(encodeOack({ blksize: '1468', tsize: '5000', windowsize: '8' }));
+    expect(r.raw).toEqual(
+      Buffer.from('\x00\x06blksize\x001468\x00tsize\x005000\x00windowsize\x008\x00', 'latin1'),
+    );
+    expect(r.port).not.toBe(port);
+  });
+
+  it('after an OACK the server sends no DATA until ACK 0, then DATA 1', async () => {
+    const { port } = await startServer({
+      handler: files({ 'f.bin': pattern(100) }),
+      retransmitTimeoutMs: 5000,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin', { tsize: '0' });
+    const oack = await peer.next();
+    expect(oack.packet.opcode).toBe(Opcode.OACK);
+    peer.ack(1, oack.port); // not ACK 0: ignored
+    expect(await peer.collect(300)).toEqual([]);
+    peer.ack(0, oack.port);
+    const data = await peer.next();
+    expect(data.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    expect(data.raw.subarray(4)).toEqual(pattern(100));
+  });
+
+  it('no OACK when no option is granted: DATA 1 with 512 bytes comes first (RFC 1350)', async () => {
+    const { port } = await startServer({ handler: files({ 'f.bin': pattern(600) }) });
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin', { foo: 'bar', blksize: '4' });
+    const r = await peer.next();
+    expect(r.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    expect(r.raw.length).toBe(4 + 512);
+  });
+
+  it('a per-client optionPolicy refuses blksize for one client and clamps windowsize', async () => {
+    const seen: string[] = [];
+    const { port } = await startServer({
+      handler: files({ 'f.bin': pattern(3000) }),
+      optionPolicy: (remote) => {
+        seen.push(remote.address);
+        return { refuse: ['blksize'], maxWindowsize: 2 };
+      },
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin', { blksize: '1400', windowsize: '16', tsize: '0' });
+    const r = await peer.next();
+    expect(r.packet).toEqual({ opcode: Opcode.OACK, options: { windowsize: '2', tsize: '3000' } });
+    expect(seen).toEqual(['127.0.0.1']);
+  });
+});
+
+describe('RFC 1350 lockstep transfer', () => {
+  it('serves the exact bytes; tsize equals the length; transferComplete counts blocks and bytes', async () => {
+    const content = pattern(512 * 3 + 17);
+    const { server, port } = await startServer({ handler: files({ 'f.bin': content }) });
+    const done = new Promise<unknown>((resolve) => server.once('transferComplete', resolve));
+    const peer = await openPeer();
+    const got = await rawRead(peer, port, 'f.bin', { options: { tsize: '0' } });
+    expect(got.oack).toEqual({ tsize: String(content.length) });
+    expect(got.data).toEqual(content);
+    expect(got.blocks).toEqual([1, 2, 3, 4]);
+    expect(await done).toMatchObject({
+      filename: 'f.bin',
+      direction: 'read',
+      bytes: content.length,
+      blocks: 4,
+    });
+  });
+
+  it('a file whose size is a multiple of blksize ends with an empty DATA', async () => {
+    const { port } = await startServer({ handler: files({ 'f.bin': pattern(1024) }) });
+    const peer = await openPeer();
+    const got = await rawRead(peer, port, 'f.bin');
+    expect(got.blocks).toEqual([1, 2, 3]);
+    expect(got.data.length).toBe(1024);
+  });
+
+  it("Sorcerer's Apprentice: duplicate ACKs cause no DATA resend (count DATA packets)", async () => {
+    const { port } = await startServer({
+      handler: files({ 'f.bin': pattern(512 * 3) }),
+      retransmitTimeoutMs: 5000,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin');
+    const d1 = await peer.next();
+    expect(d1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    for (let i = 0; i < 4; i++) peer.ack(1, d1.port);
+    const after = await peer.collect(400);
+    expect(after.map((r) => r.packet)).toEqual([expect.objectContaining({ opcode: Opcode.DATA, block: 2 })]);
+    // A duplicate of ACK 0 or an ACK from the past changes nothing either.
+    peer.ack(0, d1.port);
+    peer.ack(1, d1.port);
+    expect(await peer.collect(300)).toEqual([]);
+  });
+
+  it('retransmits the same DATA only when the timeout passes', async () => {
+    const { port } = await startServer({
+      handler: files({ 'f.bin': pattern(700) }),
+      retransmitTimeoutMs: 150,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin');
+    const first = await peer.next();
+    const again = await peer.next();
+    expect(again.raw).toEqual(first.raw);
+    expect(again.port).toBe(first.port);
+  });
+
+  it('bounded amplification: before the first ACK at most firstAckRetries resends, then silence (no ERROR)', async () => {
+    const { server, port } = await startServer({
+      handler: files({ 'f.bin': pattern(5000) }),
+      retransmitTimeoutMs: 60,
+      firstAckRetries: 1,
+      retries: 10,
+    });
+    const failed = new Promise<PtftpError>((resolve) => server.once('transferError', (err) => resolve(err)));
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin', { blksize: '1400', tsize: '0' });
+    const err = await failed;
+    expect(err.code).toBe('PTFTP_ERR_TIMEOUT');
+    await peer.collect(200);
+    const oacks = peer.log.filter((r) => r.packet.opcode === Opcode.OACK);
+    expect(oacks.length).toBe(2);
+    expect(peer.log.some((r) => r.packet.opcode === Opcode.ERROR || r.packet.opcode === Opcode.DATA)).toBe(
+      false,
+    );
+    expect(server.activeSessions).toBe(0);
+  });
+
+  it('after the first ACK, `retries` resends of a block, then ERROR 0 and the session ends', async () => {
+    const { server, port } = await startServer({
+      handler: files({ 'f.bin': pattern(2000) }),
+      retransmitTimeoutMs: 100,
+      retries: 3,
+      // Generous before the first ACK, so a slow test machine cannot end the transfer early.
+      firstAckRetries: 20,
+    });
+    const failed = new Promise<PtftpError>((resolve) => server.once('transferError', (err) => resolve(err)));
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin');
+    const d1 = await peer.next();
+    peer.ack(1, d1.port);
+    expect((await failed).code).toBe('PTFTP_ERR_TIMEOUT');
+    await peer.collect(100);
+    const blocks2 = peer.log.filter((r) => r.packet.opcode === Opcode.DATA && r.packet.block === 2);
+    expect(blocks2.length).toBe(1 + 3);
+    const last = peer.log.at(-1)!;
+    expect(last.packet).toMatchObject({ opcode: Opcode.ERROR, errorCode: 0 });
+  });
+
+  it('RFC 1350 §4: a stranger on the transfer port gets ERROR 5 and the transfer goes on', async () => {
+    const content = pattern(512 * 2 + 1);
+    const { port } = await startServer({ handler: files({ 'f.bin': content }), retransmitTimeoutMs: 5000 });
+    const peer = await openPeer();
+    const stranger = await openPeer();
+    peer.rrq(port, 'f.bin');
+    const d1 = await peer.next();
+    stranger.ack(1, d1.port);
+    const e = await stranger.next();
+    expect(e.raw).toEqual(encodeError(TftpErrorCode.UnknownTransferId, 'unknown transfer ID'));
+    expect(e.port).toBe(d1.port);
+    peer.ack(1, d1.port);
+    const d2 = await peer.next();
+    expect(d2.packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
+    // An ERROR from a stranger is never answered (no error ping-pong).
+    stranger.send(encodeError(0, 'x'), d1.port);
+    expect(await stranger.collect(200)).toEqual([]);
+  });
+
+  it('a duplicate RRQ from the same address:port does not start a second session', async () => {
+    const { server, port } = await startServer({
+      handler: files({ 'f.bin': pattern(2000) }),
+      retransmitTimeoutMs: 5000,
+    });
+    let starts = 0;
+    server.on('transferStart', () => starts++);
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin');
+    peer.rrq(port, 'f.bin');
+    await peer.next();
+    peer.rrq(port, 'f.bin');
+    expect(await peer.collect(300)).toEqual([]);
+    expect(starts).toBe(1);
+    expect(server.activeSessions).toBe(1);
+  });
+
+  it('a request for another file from the same port supersedes a session whose last ACK was lost', async () => {
+    const { server, port } = await startServer({
+      handler: files({ 'a.bin': pattern(100), 'b.bin': pattern(200) }),
+      retransmitTimeoutMs: 5000,
+    });
+    const completed: string[] = [];
+    server.on('transferComplete', (s) => completed.push(s.filename));
+    const peer = await openPeer();
+    peer.rrq(port, 'a.bin');
+    const a1 = await peer.next();
+    expect(a1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    // The final ACK for a.bin is "lost"; the phone asks for its next file from the same port.
+    peer.rrq(port, 'b.bin');
+    const b1 = await peer.next();
+    expect(b1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    expect(b1.raw.subarray(4)).toEqual(pattern(200));
+    expect(b1.port).not.toBe(a1.port);
+    expect(completed).toEqual(['a.bin']);
+    expect(server.activeSessions).toBe(1);
+  });
+
+  it('an ERROR from the client ends its session quietly and aborts the handler signal', async () => {
+    let signal: AbortSignal | undefined;
+    const { server, port } = await startServer({
+      handler: (req) => {
+        signal = req.signal;
+        return pattern(3000);
+      },
+      retransmitTimeoutMs: 100,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin');
+    const d1 = await peer.next();
+    peer.send(encodeError(0, 'cancelled by user'), d1.port);
+    expect(await peer.collect(400)).toEqual([]);
+    expect(server.activeSessions).toBe(0);
+    expect(signal?.aborted).toBe(true);
+  });
+});
+
+describe('RFC 2349 timeout and the server deadlines', () => {
+  it("the client's timeout option replaces the server's retransmit timeout", async () => {
+    const { port } = await startServer({
+      handler: files({ 'f.bin': pattern(100) }),
+      retransmitTimeoutMs: 60_000,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin', { timeout: '1' });
+    const oack = await peer.next();
+    expect(oack.packet).toEqual({ opcode: Opcode.OACK, options: { timeout: '1' } });
+    // With the server's 60 s this resend could not come within the wait below.
+    const again = await peer.next(5000);
+    expect(again.raw).toEqual(oack.raw);
+  });
+
+  it('transferDeadlineMs ends a transfer that is still running, with ERROR 0 to a verified peer', async () => {
+    const { server, port } = await startServer({
+      handler: files({ 'f.bin': pattern(5000) }),
+      retransmitTimeoutMs: 60_000,
+      transferDeadlineMs: 500,
+    });
+    const failed = new Promise<PtftpError>((resolve) => server.once('transferError', (err) => resolve(err)));
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin');
+    const d1 = await peer.next();
+    peer.ack(1, d1.port);
+    const err = await failed;
+    expect(err.code).toBe('PTFTP_ERR_TIMEOUT');
+    expect(err.message).toMatch(/deadline of 500 ms/);
+    await peer.collect(100);
+    expect(peer.log.at(-1)?.packet).toMatchObject({ opcode: Opcode.ERROR, errorCode: 0 });
+  });
+
+  it('inactivityTimeoutMs ends a transfer whose peer stopped, whatever the retry budget', async () => {
+    const { server, port } = await startServer({
+      handler: files({ 'f.bin': pattern(5000) }),
+      retransmitTimeoutMs: 50,
+      retries: 1000,
+      inactivityTimeoutMs: 300,
+    });
+    const failed = new Promise<PtftpError>((resolve) => server.once('transferError', (err) => resolve(err)));
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin');
+    const d1 = await peer.next();
+    peer.ack(1, d1.port);
+    const err = await failed;
+    expect(err.message).toMatch(/no progress for 300 ms/);
+    expect(server.activeSessions).toBe(0);
+  });
+});
+
+describe('handler errors become TFTP ERROR packets', () => {
+  const cases: Array<[string, () => unknown, number, RegExp]> = [
+    ['FileNotFoundError -> ERROR 1', () => new FileNotFoundError('x.bin'), 1, /file not found: x\.bin/],
+    ['AccessViolationError -> ERROR 2', () => new AccessViolationError('x.bin'), 2, /access violation/],
+    [
+      'PtftpError keeps its tftpCode',
+      () => new PtftpErrorClass('PTFTP_ERR_LIMIT', 'disk full', 3),
+      3,
+      /disk full/,
+    ],
+    [
+      'any other error -> ERROR 0, generic message',
+      () => new Error('db password is hunter2'),
+      0,
+      /^internal error$/,
+    ],
+  ];
+  for (const [name, make, code, message] of cases) {
+    it(name, async () => {
+      const { port } = await startServer({
+        handler: async () => {
+          throw make();
+        },
+      });
+      const peer = await openPeer();
+      peer.rrq(port, 'x.bin');
+      const r = await peer.next();
+      expect(r.packet.opcode).toBe(Opcode.ERROR);
+      if (r.packet.opcode !== Opcode.ERROR) return;
+      expect(r.packet.errorCode).toBe(code);
+      expect(r.packet.message).toMatch(message);
+      expect(r.packet.message).not.toContain('hunter2');
+    });
+  }
+});
+
+describe('RFC 1350 netascii', () => {
+  it('LF goes out as CR LF and CR as CR NUL; tsize states the translated size', async () => {
+    const { port } = await startServer({ handler: files({ 't.txt': Buffer.from('a\nb\rc') }) });
+    const peer = await openPeer();
+    const got = await rawRead(peer, port, 't.txt', { mode: 'netascii', options: { tsize: '0' } });
+    expect(got.data).toEqual(Buffer.from([0x61, 0x0d, 0x0a, 0x62, 0x0d, 0x00, 0x63]));
+    expect(got.oack).toEqual({ tsize: '7' });
+  });
+
+  it('a stream in netascii is translated across block boundaries (CR LF split by blksize 8)', async () => {
+    const text = Buffer.from('1234567\nabcdefg\r\n');
+    const { port } = await startServer({
+      handler: () => ({ stream: Readable.from([text.subarray(0, 5), text.subarray(5)]) }),
+    });
+    const peer = await openPeer();
+    const got = await rawRead(peer, port, 't.txt', {
+      mode: 'netascii',
+      options: { blksize: '8', tsize: '0' },
+    });
+    // No tsize: a stream's netascii size is not known in advance.
+    expect(got.oack).toEqual({ blksize: '8' });
+    expect(got.data.toString('latin1')).toBe('1234567\r\nabcdefg\r\0\r\n');
+  });
+});
+
+describe('streams', () => {
+  it('a stream with a size answers tsize and serves its bytes (SHA-256)', async () => {
+    const content = pattern(100_000);
+    const { port } = await startServer({
+      handler: () => ({
+        stream: Readable.from([content.subarray(0, 33_333), content.subarray(33_333)]),
+        size: content.length,
+      }),
+    });
+    const peer = await openPeer();
+    const got = await rawRead(peer, port, 's.bin', { options: { tsize: '0', blksize: '1400' } });
+    expect(got.oack).toEqual({ tsize: '100000', blksize: '1400' });
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    expect(sha(got.data)).toBe(sha(content));
+  });
+
+  it('a stream that ends short of its announced size fails with ERROR 0 (SizeMismatchError)', async () => {
+    const { server, port } = await startServer({
+      handler: () => ({ stream: Readable.from([pattern(100)]), size: 5000 }),
+    });
+    const failed = new Promise<PtftpError>((resolve) => server.once('transferError', (err) => resolve(err)));
+    const peer = await openPeer();
+    peer.rrq(port, 's.bin');
+    const r = await peer.next();
+    expect(r.packet).toMatchObject({ opcode: Opcode.ERROR, errorCode: 0 });
+    expect((await failed).code).toBe('PTFTP_ERR_SIZE_MISMATCH');
+  });
+});
+
+describe('RFC 7440 windowsize', () => {
+  it('sends a window of N blocks per ACK; an ACK inside the window moves the window there', async () => {
+    const { port } = await startServer({
+      handler: files({ 'w.bin': pattern(8 * 10) }),
+      retransmitTimeoutMs: 5000,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'w.bin', { blksize: '8', windowsize: '4' });
+    const oack = await peer.next();
+    expect(oack.packet).toEqual({ opcode: Opcode.OACK, options: { blksize: '8', windowsize: '4' } });
+    const blocks = async (n: number) => {
+      const out: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = await peer.next();
+        if (r.packet.opcode === Opcode.DATA) out.push(r.packet.block);
+      }
+      return out;
+    };
+    peer.ack(0, oack.port);
+    expect(await blocks(4)).toEqual([1, 2, 3, 4]);
+    peer.ack(2, oack.port); // blocks 3 and 4 "lost"
+    expect(await blocks(4)).toEqual([3, 4, 5, 6]);
+    peer.ack(6, oack.port);
+    expect(await blocks(4)).toEqual([7, 8, 9, 10]);
+    peer.ack(10, oack.port);
+    const last = await peer.next();
+    expect(last.packet).toMatchObject({ opcode: Opcode.DATA, block: 11 });
+    expect(last.raw.length).toBe(4);
+    peer.ack(11, oack.port);
+    expect(await peer.collect(200)).toEqual([]);
+  });
+
+  it('on timeout the window is resent from the first unacknowledged block', async () => {
+    const { port } = await startServer({
+      handler: files({ 'w.bin': pattern(8 * 10) }),
+      retransmitTimeoutMs: 150,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'w.bin', { blksize: '8', windowsize: '4' });
+    const oack = await peer.next();
+    peer.ack(0, oack.port);
+    for (let i = 0; i < 4; i++) await peer.next();
+    peer.ack(2, oack.port);
+    const seen: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await peer.next();
+      if (r.packet.opcode === Opcode.DATA) seen.push(r.packet.block);
+    }
+    expect(seen).toEqual([3, 4, 5, 6, 3, 4, 5, 6]);
+  });
+});
+
+describe('malformed datagrams', () => {
+  it('emit malformedPacket and leave the server serving', async () => {
+    const { server, port } = await startServer({ handler: files({ 'f.bin': pattern(10) }) });
+    const seen: string[] = [];
+    server.on('malformedPacket', (err) => seen.push(err.field));
+    const peer = await openPeer();
+    peer.send(Buffer.from([0, 1, 0x66]), port);
+    const refused = await peer.next();
+    expect(refused.packet).toMatchObject({ opcode: Opcode.ERROR, errorCode: 2 });
+    expect(refused.packet.opcode === Opcode.ERROR && refused.packet.message).toMatch(
+      /malformed request: filename/,
+    );
+    // Anything that is not a request gets no answer at all.
+    peer.send(Buffer.from([0, 9]), port);
+    expect(await peer.collect(100)).toEqual([]);
+    const got = await rawRead(peer, port, 'f.bin');
+    expect(got.data).toEqual(pattern(10));
+    expect(seen).toEqual(['filename', 'opcode']);
+  });
+});
