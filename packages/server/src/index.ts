@@ -1,1 +1,67 @@
-export {};
+/**
+ * @packageDocumentation
+ * The composed proxy TFTP server for Cisco IP-phone networks. One resolver (local store,
+ * cache, remote clusters) behind a TFTP front end (UDP, IPv4 and IPv6) and an HTTP front end
+ * (TCP 6970, GET/HEAD/Range, as phones try before TFTP), with a validated configuration file,
+ * reload without dropping transfers, and a loopback admin endpoint (health, Prometheus
+ * metrics, cache flush, cluster status). The `ptftp serve` command is a thin shell around it.
+ *
+ * @example
+ * ```ts
+ * import { createProxyServer, loadConfig } from '@ptftp/server';
+ *
+ * const server = createProxyServer(await loadConfig('ptftp.config.json'));
+ * server.on('served', (s) => console.log(`${s.transport} ${s.name} <- ${s.source}`));
+ * await server.start();
+ * process.on('SIGHUP', () => server.reload().catch((err) => console.error(err.message)));
+ * process.once('SIGTERM', () => void server.close({ graceMs: 5000 }));
+ * ```
+ */
+export { type Endpoint, formatEndpoint, parseEndpoint } from './address.js';
+export { AdminEndpoint } from './admin.js';
+export {
+  formatPath,
+  loadConfig,
+  type ParseConfigOptions,
+  parseConfig,
+  parseConfigText,
+} from './config-load.js';
+export { type ConfigFinding, reviewConfig } from './config-review.js';
+export {
+  configSchema,
+  DEFAULT_ADMIN_PORT,
+  DEFAULT_CACHE_TTL_SECONDS,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_TFTP_PORT,
+  type ProxyConfig,
+  type ProxyConfigInput,
+} from './config-schema.js';
+export { canBind, type Demo, type DemoCluster, type DemoOptions, startDemo } from './demo.js';
+export { DEMO_CLUSTERS, DEMO_COMMON_FILES, DEMO_LOCAL_PHONE, phoneConfigXml } from './demo-files.js';
+export { fileDiscovery } from './discovery-file.js';
+export {
+  ConfigError,
+  type ConfigIssue,
+  ListenError,
+  ServerError,
+  type ServerErrorCode,
+  StateError,
+} from './errors.js';
+export type { FailedInfo, RequestInfo, ServedInfo } from './events.js';
+export { PROXIED_HEADER } from './http-frontend.js';
+export { type ByteRange, parseRange } from './http-range.js';
+export { type MetricsProbe, ProxyMetrics, type ServedSource, type Transport } from './metrics.js';
+export {
+  type BoundAddress,
+  createProxyServer,
+  type FlushSelector,
+  type ProxyAddresses,
+  type ProxyComponents,
+  ProxyServer,
+  type ProxyServerEvents,
+  type ProxyStatus,
+} from './proxy-server.js';
+export { effectiveConfig, planReload, type ReloadResult } from './reload.js';
+export { resolverInit } from './resolver-init.js';
+export { PROXIED_OPTION } from './tftp-frontend.js';
+export { topologyIssues } from './topology.js';

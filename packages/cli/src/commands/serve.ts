@@ -1,4 +1,254 @@
-import type { Command } from 'commander';
-import type { CliIo } from '../io.js';
+import {
+  ConfigError,
+  canBind,
+  createProxyServer,
+  DEFAULT_ADMIN_PORT,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_TFTP_PORT,
+  loadConfig,
+  type ProxyConfig,
+  type ProxyConfigInput,
+  type ProxyServer,
+  ServerError,
+  startDemo,
+} from '@ptftp/server';
+import { type Command, Option } from 'commander';
+import type { LevelWithSilent } from 'pino';
+import { CliError, type CliIo } from '../io.js';
+import { createLogger, type LogFormat, logServerEvents } from '../logger.js';
 
-export function register(_program: Command, _io: CliIo): void {}
+/** Flags of `ptftp serve`. */
+export interface ServeOptions {
+  config?: string;
+  root?: string;
+  listen?: string[];
+  httpListen?: string[];
+  http?: boolean;
+  admin?: string | boolean;
+  logLevel?: LevelWithSilent;
+  logFormat?: LogFormat;
+  graceMs?: string;
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** A ConfigError as the CLI shows it: one line for one problem, an indented list for several. */
+export function configErrorText(err: ConfigError): string {
+  const where = err.file ? ` ${err.file}` : '';
+  const lines = err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+  if (lines.length === 1) return `invalid configuration${where}: ${lines[0]}`;
+  return [`invalid configuration${where} (${lines.length} problems):`, ...lines.map((l) => `  ${l}`)].join(
+    '\n',
+  );
+}
+
+/** Map server errors to CLI errors (exit 1, one readable message). */
+export function toCliError(err: unknown): unknown {
+  if (err instanceof ConfigError) return new CliError(configErrorText(err));
+  if (err instanceof ServerError) return new CliError(err.message);
+  return err;
+}
+
+/**
+ * Flags applied on top of a configuration file, so that tests and one-off runs can move the
+ * ports without editing the file. They are re-applied on every reload.
+ */
+export function applyOverrides(config: ProxyConfig | ProxyConfigInput, opts: ServeOptions): ProxyConfigInput {
+  const out = { ...config } as ProxyConfigInput;
+  if (opts.listen) out.listen = opts.listen;
+  if (opts.httpListen) out.http = { ...out.http, enabled: true, listen: opts.httpListen };
+  if (opts.http === false) out.http = { ...out.http, enabled: false };
+  if (typeof opts.admin === 'string') out.admin = { enabled: true, listen: opts.admin };
+  if (opts.admin === false) out.admin = { enabled: false };
+  if (opts.logLevel) out.log = { level: opts.logLevel };
+  return out;
+}
+
+/**
+ * `--root DIR`: serve a folder read-only, no clusters. TFTP only unless `--http-listen` or
+ * `--admin` ask for more, so that it binds nothing the caller did not name.
+ */
+export async function rootModeConfig(opts: ServeOptions & { root: string }): Promise<ProxyConfigInput> {
+  let listen = opts.listen;
+  if (!listen) {
+    listen = [`127.0.0.1:${DEFAULT_TFTP_PORT}`];
+    if (await canBind('::1')) listen.push(`[::1]:${DEFAULT_TFTP_PORT}`);
+  }
+  return {
+    listen,
+    store: { root: opts.root },
+    clusters: [],
+    http: opts.httpListen ? { listen: opts.httpListen } : { enabled: false },
+    admin: typeof opts.admin === 'string' ? { listen: opts.admin } : { enabled: false },
+    ...(opts.logLevel && { log: { level: opts.logLevel } }),
+  };
+}
+
+/** Resolves with the signal name on the first SIGINT or SIGTERM; SIGHUP calls `onHup`. */
+function waitForStop(onHup: (() => void) | undefined): { stopped: Promise<string>; dispose(): void } {
+  let resolveStop: (signal: string) => void = () => {};
+  const stopped = new Promise<string>((r) => {
+    resolveStop = r;
+  });
+  let signals = 0;
+  // A second Ctrl-C means "now": do not wait for the grace period.
+  const stopOn = (signal: string) => {
+    if (++signals > 1) process.exit(1);
+    resolveStop(signal);
+  };
+  const onInt = () => stopOn('SIGINT');
+  const onTerm = () => stopOn('SIGTERM');
+  const hup = () => (onHup ? onHup() : undefined);
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  // Without a configuration file there is nothing to re-read, but SIGHUP must still not kill us.
+  process.on('SIGHUP', hup);
+  return {
+    stopped,
+    dispose() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGHUP', hup);
+    },
+  };
+}
+
+function announce(io: CliIo, server: ProxyServer): void {
+  const a = server.addresses;
+  for (const t of a.tftp) io.stdout(`listening on ${t.url} (TFTP)\n`);
+  for (const h of a.http) io.stdout(`listening on ${h.url} (HTTP)\n`);
+  if (a.admin) io.stdout(`admin endpoint on ${a.admin.url} (health, metrics, flush, status, reload)\n`);
+}
+
+async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
+  if (opts.config && opts.root) throw new CliError('give either --config or --root, not both', 2);
+  const graceMs = opts.graceMs === undefined ? 5000 : Number(opts.graceMs);
+  if (!Number.isInteger(graceMs) || graceMs < 0)
+    throw new CliError('--grace-ms must be a whole number of milliseconds', 2);
+  const log = createLogger(io, {
+    ...(opts.logLevel && { level: opts.logLevel }),
+    ...(opts.logFormat && { format: opts.logFormat }),
+  });
+
+  let server: ProxyServer;
+  let closeAll: () => Promise<void>;
+  // Without a configuration file there is nothing to re-read: say so rather than die on SIGHUP.
+  let onHup: (() => void) | undefined = () =>
+    log.warn({ event: 'sighup' }, 'SIGHUP ignored: no configuration file (-c) to reload');
+  try {
+    if (opts.config) {
+      const file = opts.config;
+      const source = async () => applyOverrides(await loadConfig(file), opts);
+      server = createProxyServer(await source(), { configSource: source });
+      log.level = server.config.log.level;
+      server.on('reloaded', (_result, config) => {
+        log.level = config.log.level;
+      });
+      logServerEvents(server, log);
+      await server.start();
+      closeAll = () => server.close({ graceMs });
+      onHup = () => {
+        log.info({ event: 'sighup' }, `SIGHUP: reloading ${file}`);
+        server.reload().catch(() => {
+          // Reported by the reloadRejected event; the running configuration stays.
+        });
+      };
+    } else if (opts.root) {
+      server = createProxyServer(await rootModeConfig({ ...opts, root: opts.root }));
+      logServerEvents(server, log);
+      await server.start();
+      closeAll = () => server.close({ graceMs });
+    } else {
+      const demo = await startDemo({
+        ...(opts.listen && { listen: opts.listen }),
+        ...(opts.httpListen && { httpListen: opts.httpListen }),
+        admin:
+          opts.admin === false
+            ? false
+            : typeof opts.admin === 'string'
+              ? opts.admin
+              : `127.0.0.1:${DEFAULT_ADMIN_PORT}`,
+      });
+      server = demo.server;
+      logServerEvents(server, log);
+      for (const n of demo.notices) io.stdout(`note: ${n}\n`);
+      io.stdout('ptftp demo: a proxy with a local store and two remote clusters on loopback\n');
+      for (const c of demo.clusters)
+        io.stdout(`  remote cluster ${c.id} at ${c.address}: ${c.files.join(', ')}\n`);
+      closeAll = () => demo.close();
+      announce(io, server);
+      io.stdout('try:\n');
+      for (const h of demo.hints) io.stdout(`  ${h}\n`);
+      io.stdout(
+        'each request is logged below with its source (local, cache, or cluster@address); Ctrl-C stops.\n',
+      );
+    }
+  } catch (err) {
+    throw toCliError(err);
+  }
+  if (opts.config || opts.root) announce(io, server);
+
+  const stop = waitForStop(onHup);
+  try {
+    const signal = await stop.stopped;
+    log.info({ event: 'stopping', signal }, `${signal}: stopping (transfers in progress get ${graceMs} ms)`);
+    await closeAll();
+    io.stdout('stopped\n');
+  } finally {
+    stop.dispose();
+  }
+}
+
+export function register(program: Command, io: CliIo): void {
+  program
+    .command('serve')
+    .description('Run the proxy TFTP server (TFTP + HTTP + admin). Without -c or --root: the embedded demo.')
+    .option('-c, --config <file>', 'configuration file (ptftp.config.json, or YAML); SIGHUP re-reads it')
+    .option(
+      '--root <dir>',
+      'serve this folder read-only, no remote clusters (TFTP only unless --http-listen)',
+    )
+    .option(
+      '--listen <addr>',
+      `TFTP address to listen on, repeatable (default 127.0.0.1:${DEFAULT_TFTP_PORT} and [::1]:${DEFAULT_TFTP_PORT})`,
+      collect,
+    )
+    .option(
+      '--http-listen <addr>',
+      `HTTP address to listen on, repeatable (default 127.0.0.1:${DEFAULT_HTTP_PORT}; the demo adds [::1]:${DEFAULT_HTTP_PORT})`,
+      collect,
+    )
+    .option('--no-http', 'no HTTP front end')
+    .option('--admin <addr>', `admin endpoint address (default 127.0.0.1:${DEFAULT_ADMIN_PORT})`)
+    .option('--no-admin', 'no admin endpoint')
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'silent',
+      ]),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log format (default: pretty on a terminal, json otherwise)',
+      ).choices(['json', 'pretty']),
+    )
+    .option('--grace-ms <ms>', 'on SIGINT/SIGTERM, how long transfers in progress may finish', '5000')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ptftp serve                                   # the demo: two remote clusters on loopback
+  $ ptftp serve -c /etc/ptftp/ptftp.config.json   # production; kill -HUP <pid> reloads it
+  $ ptftp serve --root ./tftpboot --listen 127.0.0.1:6969 --listen [::1]:6969
+  $ ptftp serve -c ptftp.config.json --listen 127.0.0.1:16969 --http-listen 127.0.0.1:16970 --admin 127.0.0.1:19469
+`,
+    )
+    .action(async (opts: ServeOptions) => {
+      await runServe(opts, io);
+    });
+}

@@ -1,0 +1,123 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tftpGet } from '@ptftp/protocol';
+import { MemoryStore } from '@ptftp/resolver';
+import { createProxyServer, loadConfig, type ProxyServer } from '@ptftp/server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { captureIo } from '../src/io.js';
+import { run } from '../src/program.js';
+
+async function cli(...argv: string[]) {
+  const io = captureIo();
+  const code = await run(argv, io);
+  return { code, out: io.out, err: io.err };
+}
+
+describe('ptftp status / cache flush / reload (admin endpoint client)', () => {
+  let dir: string;
+  let server: ProxyServer | undefined;
+  let file: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ptftp-cli-admin-'));
+    file = join(dir, 'ptftp.config.json');
+    await writeFile(
+      file,
+      JSON.stringify({ listen: ['127.0.0.1:0'], http: { enabled: false }, admin: { listen: '127.0.0.1:0' } }),
+    );
+    const store = new MemoryStore({ 'RingList.xml': '<CiscoIPPhoneRingList/>' });
+    server = createProxyServer(await loadConfig(file), {
+      configSource: () => loadConfig(file),
+      createStore: () => store,
+    });
+    await server.start();
+  });
+  afterEach(async () => {
+    await server?.close({ graceMs: 0 });
+    server = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+  const admin = () => server!.addresses.admin!.url;
+
+  it('status prints state, addresses and cache; --json gives the raw document', async () => {
+    const t = server!.addresses.tftp[0]!;
+    await tftpGet({ host: t.address, port: t.port }, 'RingList.xml');
+    const r = await cli('status', '--admin', admin());
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('state: running since ');
+    expect(r.out).toContain(`tftp: ${t.url}\n`);
+    expect(r.out).toContain('http: -\n');
+    expect(r.out).toContain('clusters: none');
+    const json = await cli('status', '--json', '--admin', admin());
+    expect(JSON.parse(json.out)).toMatchObject({ state: 'running', reloads: { applied: 0, rejected: 0 } });
+  });
+
+  it('cache flush: NAME, --pattern and --device are exclusive (usage error, exit 2)', async () => {
+    const r = await cli('cache', 'flush', 'a.xml', '--pattern', 'b*', '--admin', admin());
+    expect(r).toEqual({ code: 2, out: '', err: 'ptftp: give one of NAME, --pattern or --device\n' });
+    const ok = await cli('cache', 'flush', '--pattern', 'SEP*', '--admin', admin());
+    expect(ok).toEqual({ code: 0, out: 'flushed 0 cached file(s)\n', err: '' });
+  });
+
+  it('reload applies a changed file and reports what changed; an invalid one is refused, exit 1', async () => {
+    await writeFile(
+      file,
+      JSON.stringify({
+        listen: ['127.0.0.1:0'],
+        http: { enabled: false },
+        admin: { listen: '127.0.0.1:0' },
+        cache: { ttlSeconds: 60 },
+      }),
+    );
+    expect(await cli('reload', '--admin', admin())).toEqual({
+      code: 0,
+      out: 'reloaded: applied cache\n',
+      err: '',
+    });
+    await writeFile(file, JSON.stringify({ listen: ['127.0.0.1:0'], cache: { ttlSeconds: 'soon' } }));
+    const bad = await cli('reload', '--admin', admin());
+    expect(bad.code).toBe(1);
+    expect(bad.err).toBe(
+      'ptftp: reload refused: invalid configuration: cache.ttlSeconds: Invalid input: expected number, received string\n',
+    );
+    expect(server!.config.cache.ttlSeconds).toBe(60);
+  });
+
+  it('a listen change is reported as needing a restart, and the sockets stay', async () => {
+    await writeFile(
+      file,
+      JSON.stringify({ listen: ['127.0.0.1:1'], http: { enabled: false }, admin: { listen: '127.0.0.1:0' } }),
+    );
+    const r = await cli('reload', '--admin', admin());
+    expect(r).toEqual({
+      code: 0,
+      out: 'reloaded: nothing changed\nneeds a restart to apply: listen\n',
+      err: '',
+    });
+    expect(server!.config.listen).toEqual(['127.0.0.1:0']);
+  });
+
+  it('--admin that is not a URL is a usage error', async () => {
+    const r = await cli('status', '--admin', 'not a url');
+    expect(r).toEqual({
+      code: 2,
+      out: '',
+      err: 'ptftp: --admin not a url is not a URL (e.g. http://127.0.0.1:9469)\n',
+    });
+  });
+
+  it.each([
+    ['status', '$ ptftp status'],
+    ['reload', '$ ptftp reload'],
+  ])('%s --help shows examples', async (verb, example) => {
+    const r = await cli(verb, '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`Examples:\n  ${example}`);
+  });
+
+  it('cache flush --help shows examples', async () => {
+    const r = await cli('cache', 'flush', '--help');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Examples:\n  $ ptftp cache flush');
+  });
+});

@@ -1,0 +1,193 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseEndpoint } from './address.js';
+import { ConfigError, ListenError, StateError } from './errors.js';
+import type { ProxyServer } from './proxy-server.js';
+
+/** Admin requests are tiny JSON documents; anything bigger is not from `ptftp`. */
+const MAX_BODY = 64 * 1024;
+
+class HttpProblem extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res
+    .writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' })
+    .end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  // Requiring a JSON content type makes a browser preflight the request, so a web page the
+  // operator happens to open cannot flush or reload a loopback-bound admin endpoint.
+  const type = req.headers['content-type'] ?? '';
+  if (!type.startsWith('application/json')) throw new HttpProblem(415, 'send Content-Type: application/json');
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY) throw new HttpProblem(413, 'request body too large');
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new HttpProblem(400, 'request body is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpProblem(400, 'request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') throw new HttpProblem(400, `"${key}" must be a non-empty string`);
+  return v;
+}
+
+/**
+ * The admin endpoint, bound to loopback by default (`127.0.0.1:9469`):
+ * - `GET /health`: `{"status":"ok"}` (503 when not running)
+ * - `GET /metrics`: Prometheus text from the server's own Registry
+ * - `GET /status`: addresses, sessions, cache, clusters, reloads
+ * - `GET /clusters`: the resolver's cluster status
+ * - `POST /cache/flush` `{name?|pattern?|device?}`: `{"flushed": n}`
+ * - `POST /reload`: re-read the configuration source; 422 with every issue when it is invalid,
+ *   409 when the server has no configuration file
+ * - `POST /discovery/refresh`: ask the discovery source for remote clusters now
+ *
+ * `ProxyServer.start()` runs it when `admin.enabled`; it is exported for embedders that want
+ * the routes on a socket of their own choosing.
+ *
+ * @example
+ * ```sh
+ * curl -s http://127.0.0.1:9469/health          # {"status": "ok"}
+ * curl -s -X POST -H 'Content-Type: application/json' -d '{"device":["SEP001122334455"]}' \
+ *   http://127.0.0.1:9469/cache/flush             # {"flushed": 2}
+ * ```
+ */
+export class AdminEndpoint {
+  private server: Server | undefined;
+
+  constructor(private readonly proxy: ProxyServer) {}
+
+  async listen(address: string): Promise<AddressInfo> {
+    const ep = parseEndpoint(address, 9469);
+    if (typeof ep === 'string') throw new ListenError(address, new Error(ep));
+    const server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new ListenError(address, err)));
+      server.listen({ host: ep.host, port: ep.port, ipv6Only: ep.family === 6 }, () => resolve());
+    });
+    this.server = server;
+    return server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    const route = `${req.method} ${path}`;
+    try {
+      switch (route) {
+        case 'GET /health': {
+          const state = this.proxy.status().state;
+          send(res, state === 'running' ? 200 : 503, { status: state === 'running' ? 'ok' : state });
+          return;
+        }
+        case 'GET /metrics': {
+          const text = await this.proxy.metrics.registry.metrics();
+          res.writeHead(200, { 'Content-Type': this.proxy.metrics.registry.contentType }).end(text);
+          return;
+        }
+        case 'GET /status':
+          send(res, 200, this.proxy.status());
+          return;
+        case 'GET /clusters':
+          send(res, 200, { clusters: this.proxy.status().clusters });
+          return;
+        case 'POST /cache/flush': {
+          const body = await readJson(req);
+          const device = body.device;
+          if (device !== undefined && !(typeof device === 'string' || Array.isArray(device))) {
+            throw new HttpProblem(400, '"device" must be a string or a list of strings');
+          }
+          const devices = device === undefined ? [] : [device].flat();
+          if (devices.some((d) => typeof d !== 'string' || d === '')) {
+            throw new HttpProblem(400, '"device" must be a string or a list of strings');
+          }
+          const name = optionalString(body, 'name');
+          const pattern = optionalString(body, 'pattern');
+          if (
+            [name, pattern, devices.length ? devices : undefined].filter((x) => x !== undefined).length > 1
+          ) {
+            throw new HttpProblem(400, 'give at most one of "name", "pattern", "device"');
+          }
+          const flushed = await this.proxy.flush({
+            ...(name !== undefined && { name }),
+            ...(pattern !== undefined && { pattern }),
+            ...(devices.length > 0 && { device: devices as string[] }),
+          });
+          send(res, 200, { flushed });
+          return;
+        }
+        case 'POST /reload': {
+          await readJson(req);
+          const result = await this.proxy.reload();
+          send(res, 200, result);
+          return;
+        }
+        case 'POST /discovery/refresh': {
+          await readJson(req);
+          await this.proxy.refreshDiscovery();
+          send(res, 200, { clusters: this.proxy.status().clusters });
+          return;
+        }
+        default: {
+          const known = [
+            '/health',
+            '/metrics',
+            '/status',
+            '/clusters',
+            '/cache/flush',
+            '/reload',
+            '/discovery/refresh',
+          ];
+          if (known.includes(path))
+            send(res, 405, { error: { message: `${req.method} not allowed on ${path}` } });
+          else send(res, 404, { error: { message: `no such admin resource: ${path}` } });
+        }
+      }
+    } catch (err) {
+      if (err instanceof HttpProblem) {
+        send(res, err.status, { error: { message: err.message } });
+      } else if (err instanceof ConfigError) {
+        send(res, 422, { error: { code: err.code, message: err.message, issues: err.issues } });
+      } else if (err instanceof StateError) {
+        send(res, 409, { error: { code: err.code, message: err.message } });
+      } else {
+        const e = err as Error & { code?: string };
+        send(res, 500, { error: { code: e.code, message: e.message } });
+      }
+    }
+  }
+}

@@ -1,0 +1,133 @@
+import { analyze, type Finding } from '@ptftp/dhcp-options';
+import { parseEndpoint } from './address.js';
+import type { ProxyConfig } from './config-schema.js';
+
+/** One piece of advice about a valid configuration. `path` locates it in the file when it can. */
+export interface ConfigFinding {
+  readonly severity: 'error' | 'warning' | 'info';
+  readonly code: string;
+  readonly message: string;
+  readonly fix: string;
+  readonly path?: string | undefined;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+const isLoopback = (host: string) => host === '::1' || host.startsWith('127.');
+
+/**
+ * Review a valid configuration for what breaks phones without breaking the file: the
+ * dual-stack trap (an endpoint that learned an IPv6 TFTP address reaches a proxy that listens
+ * on IPv4 only, never gets its files and never registers), DHCP pointing at an address the
+ * proxy does not listen on, and the DHCP advice of `@ptftp/dhcp-options` for the `dhcp` section.
+ * Most severe first.
+ *
+ * @example
+ * ```ts
+ * const findings = reviewConfig(await loadConfig('ptftp.config.json'));
+ * if (findings.some((f) => f.severity === 'error')) process.exitCode = 1;
+ * ```
+ */
+export function reviewConfig(config: ProxyConfig): ConfigFinding[] {
+  const out: ConfigFinding[] = [];
+  const listen = config.listen.map((a) => parseEndpoint(a, 69)).filter((e) => typeof e !== 'string');
+  const listensV4 = listen.some((e) => e.family === 4);
+  const listensV6 = listen.some((e) => e.family === 6);
+  // A socket on `::` also takes IPv4 on Linux unless ipv6Only: only count it as v4 when explicit.
+  const listenHosts = new Set(listen.map((e) => e.host));
+  const wildcard = listen.some((e) => WILDCARDS.has(e.host));
+  const dhcp = config.dhcp;
+  const endpoints = dhcp?.endpoints;
+
+  if (endpoints?.ipv6 && !listensV6) {
+    out.push({
+      severity: 'error',
+      code: 'PTFTP_CONFIG_IPV6_ENDPOINTS_IPV4_LISTEN',
+      message:
+        'Endpoints use IPv6 but the proxy listens on IPv4 only: IPv6 phones never get their files and never register.',
+      fix: 'Add an IPv6 address to "listen" (e.g. "[2001:db8::10]:69" or "[::]:69").',
+      path: 'listen',
+    });
+  }
+  if (endpoints?.ipv4 && !listensV4) {
+    out.push({
+      severity: 'error',
+      code: 'PTFTP_CONFIG_IPV4_ENDPOINTS_IPV6_LISTEN',
+      message: 'Endpoints use IPv4 but the proxy listens on IPv6 only.',
+      fix: 'Add an IPv4 address to "listen" (e.g. "10.1.1.10:69" or "0.0.0.0:69").',
+      path: 'listen',
+    });
+  }
+  if ((dhcp?.v6?.length ?? 0) > 0 && !listensV6) {
+    out.push({
+      severity: 'error',
+      code: 'PTFTP_CONFIG_IPV6_TFTP_IPV4_LISTEN',
+      message: `DHCPv6 gives phones IPv6 TFTP addresses (${dhcp?.v6?.join(', ')}) but the proxy listens on IPv4 only.`,
+      fix: 'Add those IPv6 addresses to "listen", or remove them from dhcp.v6.',
+      path: 'dhcp.v6',
+    });
+  }
+  if (listensV6 && dhcp && (dhcp.v6?.length ?? 0) === 0 && endpoints?.ipv6 !== false) {
+    out.push({
+      severity: 'warning',
+      code: 'PTFTP_CONFIG_IPV6_LISTEN_NO_DHCPV6',
+      message:
+        'The proxy listens on IPv6 but DHCPv6 gives phones no IPv6 TFTP address (sub-option 1): IPv6-only phones cannot find it.',
+      fix: 'Add the IPv6 listen addresses to dhcp.v6, or set dhcp.endpoints.ipv6 to false if no phone uses IPv6.',
+      path: 'dhcp.v6',
+    });
+  }
+  if (!wildcard) {
+    for (const [family, list] of [
+      ['v4', dhcp?.v4 ?? []],
+      ['v6', dhcp?.v6 ?? []],
+    ] as const) {
+      list.forEach((addr, i) => {
+        const ep = parseEndpoint(addr, 69);
+        if (typeof ep !== 'string' && ep.family !== 0 && !listenHosts.has(ep.host)) {
+          out.push({
+            severity: 'warning',
+            code: 'PTFTP_CONFIG_DHCP_ADDRESS_NOT_LISTENED',
+            message: `DHCP points phones at ${ep.host}, which is not one of the proxy's listen addresses.`,
+            fix: `Add ${ep.host} to "listen" (or check that another proxy serves it).`,
+            path: `dhcp.${family}[${i}]`,
+          });
+        }
+      });
+    }
+  }
+  const admin = parseEndpoint(config.admin.listen, 9469);
+  if (config.admin.enabled && typeof admin !== 'string' && !isLoopback(admin.host)) {
+    out.push({
+      severity: 'warning',
+      code: 'PTFTP_CONFIG_ADMIN_NOT_LOOPBACK',
+      message: `The admin endpoint listens on ${config.admin.listen}: it has no authentication, and anyone who reaches it can flush the cache or reload.`,
+      fix: 'Bind admin.listen to 127.0.0.1 or ::1 and reach it through SSH or an authenticating reverse proxy.',
+      path: 'admin.listen',
+    });
+  }
+  if (dhcp) {
+    const plan = {
+      ...(dhcp.v4 && { v4: dhcp.v4 }),
+      ...(dhcp.v6 && { v6: dhcp.v6 }),
+      ...(dhcp.endpoints && { endpoints: dhcp.endpoints }),
+    };
+    for (const f of analyze(plan) as Finding[]) {
+      out.push({
+        severity: f.severity,
+        code: f.code,
+        message: f.message,
+        fix: f.fix,
+        path: f.field ? `dhcp.${f.field}` : 'dhcp',
+      });
+    }
+  } else {
+    out.push({
+      severity: 'info',
+      code: 'PTFTP_CONFIG_NO_DHCP_SECTION',
+      message: 'No "dhcp" section: the DHCP and dual-stack advice is skipped.',
+      fix: 'Add "dhcp": { "v4": [option 150 addresses], "v6": [DHCPv6 addresses], "endpoints": { "ipv4": true, "ipv6": true } }.',
+    });
+  }
+  const rank = { error: 0, warning: 1, info: 2 } as const;
+  return out.sort((a, b) => rank[a.severity] - rank[b.severity]);
+}

@@ -1,0 +1,154 @@
+import type { ClusterConfig } from '@ptftp/resolver';
+import { z } from 'zod';
+import { formatEndpoint, parseEndpoint } from './address.js';
+
+/** Default ports: TFTP as the demo and tests use it without root, HTTP as Cisco phones use it, admin. */
+export const DEFAULT_TFTP_PORT = 6969;
+export const DEFAULT_HTTP_PORT = 6970;
+/**
+ * 9469: free in IANA's registry, clear of Cisco's 6971/6972 (HTTPS TFTP) and of the 69xx
+ * ports the server itself uses, and inside Prometheus' customary 9xxx exporter range.
+ */
+export const DEFAULT_ADMIN_PORT = 9469;
+/** Cisco's default lifetime of per-device files learned from remote clusters: 30 minutes. */
+export const DEFAULT_CACHE_TTL_SECONDS = 1800;
+
+/**
+ * An address string normalised to `host:port`. `ipOnly` is for sockets we bind ourselves:
+ * a host name there would make the bound address depend on DNS at start time.
+ */
+const endpoint = (defaultPort: number, ipOnly: boolean) =>
+  z.string().transform((value, ctx) => {
+    const parsed = parseEndpoint(value, defaultPort);
+    if (typeof parsed === 'string') {
+      ctx.addIssue({ code: 'custom', message: parsed });
+      return z.NEVER;
+    }
+    if (ipOnly && parsed.family === 0) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" must be an IP address to listen on` });
+      return z.NEVER;
+    }
+    return formatEndpoint(parsed);
+  });
+
+const listenList = (defaultPort: number) => z.array(endpoint(defaultPort, true)).min(1);
+
+const CLUSTER_KEYS = new Set(['id', 'fqdn', 'description', 'tftp', 'enabled', 'secure', 'peers', 'http']);
+
+/**
+ * One remote cluster. Only misspelt keys are caught here: every other rule (at most 3 TFTP
+ * addresses, ID and FQDN characters, single-level peers) is the resolver's `validateTopology`,
+ * so a file, a reload and a discovery result are all judged by the same code and messages.
+ */
+const clusterSchema = z.unknown().superRefine((value, ctx) => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  for (const key of Object.keys(value)) {
+    if (!CLUSTER_KEYS.has(key)) ctx.addIssue({ code: 'custom', path: [key], message: 'unknown key' });
+  }
+});
+
+const portRange = z
+  .strictObject({ from: z.number().int().min(1).max(65535), to: z.number().int().min(1).max(65535) })
+  .refine((r) => r.from <= r.to, { message: '"from" must not be above "to"' });
+
+/**
+ * The configuration file's schema (`ptftp.config.json`, YAML accepted). Objects are strict:
+ * a misspelt key is an error, not a silently ignored setting.
+ */
+export const configSchema = z.strictObject({
+  listen: listenList(69).default([`127.0.0.1:${DEFAULT_TFTP_PORT}`, `[::1]:${DEFAULT_TFTP_PORT}`]),
+  http: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      listen: listenList(DEFAULT_HTTP_PORT).default([`127.0.0.1:${DEFAULT_HTTP_PORT}`]),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      listen: endpoint(DEFAULT_ADMIN_PORT, true).default(`127.0.0.1:${DEFAULT_ADMIN_PORT}`),
+    })
+    .prefault({}),
+  store: z.strictObject({ root: z.string().min(1) }).optional(),
+  primaryId: z.string().optional(),
+  clusters: z.array(clusterSchema).default([]),
+  discovery: z
+    .strictObject({
+      /** A JSON or YAML file holding `{ "clusters": [...] }`, re-read on reload and on refresh. */
+      file: z.string().min(1),
+    })
+    .optional(),
+  commonFiles: z.array(z.string().min(1)).optional(),
+  cache: z
+    .strictObject({
+      ttlSeconds: z.number().int().min(0).default(DEFAULT_CACHE_TTL_SECONDS),
+      negativeTtlSeconds: z.number().int().min(0).optional(),
+      maxBytes: z.number().int().min(0).optional(),
+    })
+    .prefault({}),
+  limits: z
+    .strictObject({
+      maxSessions: z.number().int().min(1).optional(),
+      maxSessionsPerSource: z.number().int().min(1).optional(),
+      newSessionsPerSecondPerSource: z.number().min(0).optional(),
+      maxBlksize: z.number().int().min(8).max(65464).optional(),
+      maxWindowsize: z.number().int().min(1).max(65535).optional(),
+      retransmitTimeoutMs: z.number().int().min(1).optional(),
+      retries: z.number().int().min(0).optional(),
+      inactivityTimeoutMs: z.number().int().min(1).optional(),
+      transferDeadlineMs: z.number().int().min(1).optional(),
+      ports: z.union([z.literal('per-transfer'), z.literal('single'), portRange]).optional(),
+    })
+    .prefault({}),
+  upstream: z
+    .strictObject({
+      /** Per-packet timeout when asking a remote cluster (resolver default 1000 ms). */
+      timeoutMs: z.number().int().min(1).optional(),
+      /** Retransmissions per packet when asking a remote cluster (resolver default 1). */
+      retries: z.number().int().min(0).optional(),
+      /** Ask the clusters all at once (first found wins) or one after another. */
+      lookup: z.enum(['parallel', 'sequential']).optional(),
+      /** Clusters asked at once in parallel lookup (resolver default 4). */
+      fanout: z.number().int().min(1).optional(),
+      /** Cluster IDs asked first. */
+      preference: z.array(z.string()).optional(),
+    })
+    .prefault({}),
+  /** Addresses of other proxies: their requests are answered from the local store only (no loops). */
+  peerAddresses: z.array(z.string()).optional(),
+  signing: z
+    .strictObject({
+      /** `passthrough` serves remote files as signed by their cluster; `resign` signs them with this proxy's key. */
+      mode: z.enum(['passthrough', 'resign']).default('passthrough'),
+      key: z.string().optional(),
+      certificate: z.string().optional(),
+    })
+    .refine((s) => s.mode !== 'resign' || (s.key !== undefined && s.certificate !== undefined), {
+      message: 'mode "resign" needs "key" and "certificate"',
+    })
+    .prefault({}),
+  /**
+   * What DHCP tells the phones (option 150 and DHCPv6 sub-option 1) and which stacks the phones
+   * use. Only `ptftp config check` reads it, to give the dual-stack advice.
+   */
+  dhcp: z
+    .strictObject({
+      v4: z.array(z.string()).optional(),
+      v6: z.array(z.string()).optional(),
+      endpoints: z.strictObject({ ipv4: z.boolean().optional(), ipv6: z.boolean().optional() }).optional(),
+    })
+    .optional(),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    })
+    .prefault({}),
+});
+
+/** What a configuration file may contain (every key optional where a default exists). */
+export type ProxyConfigInput = z.input<typeof configSchema>;
+/**
+ * A validated configuration: defaults filled, addresses as `host:port`, paths absolute.
+ * It is also a valid input, so it can be passed back to `parseConfig` or `createProxyServer`.
+ */
+export type ProxyConfig = Omit<z.output<typeof configSchema>, 'clusters'> & { clusters: ClusterConfig[] };

@@ -1,0 +1,57 @@
+import type { ServedSource, Transport } from './metrics.js';
+
+/** Who asked for what. */
+export interface RequestInfo {
+  readonly transport: Transport;
+  readonly name: string;
+  readonly remote: { readonly address: string; readonly port: number };
+}
+
+/** A file that reached an endpoint, and where the proxy found it. */
+export interface ServedInfo extends RequestInfo {
+  readonly source: ServedSource;
+  /** The remote cluster and the TFTP address that answered, when `source` is `cluster` or `cache`. */
+  readonly clusterId?: string | undefined;
+  readonly address?: string | undefined;
+  /** Bytes sent (for an HTTP Range request, the range's length; 0 for HEAD). */
+  readonly bytes: number;
+  readonly durationMs: number;
+  /** HTTP status sent (200, 206); absent for TFTP. */
+  readonly status?: number;
+}
+
+/** A request that ended without the file: not found, refused, or failed in transfer. */
+export interface FailedInfo extends RequestInfo {
+  readonly error: Error;
+  /** `not_found`, `denied` (access violation) or `error`. */
+  readonly result: 'not_found' | 'denied' | 'error';
+}
+
+/** What a resolution carries back to a front end (a subset of the resolver's `Resolution`). */
+export interface ResolvedFile {
+  readonly name: string;
+  readonly data: Uint8Array;
+  readonly size: number;
+  readonly source: ServedSource;
+  readonly clusterId?: string | undefined;
+  readonly address?: string | undefined;
+  readonly version?: string | undefined;
+}
+
+/** What the front ends need from the composed server. */
+export interface FrontendHooks {
+  resolve(
+    name: string,
+    ctx: { remoteAddress: string; proxied: boolean; signal: AbortSignal; transport: Transport },
+  ): Promise<ResolvedFile>;
+  served(info: ServedInfo): void;
+  failed(info: FailedInfo): void;
+}
+
+/** Classify an error for metrics and logs without depending on class identity across packages. */
+export function failureKind(err: unknown): FailedInfo['result'] {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'PTFTP_ERR_NOT_FOUND') return 'not_found';
+  if (code === 'PTFTP_ERR_ACCESS_VIOLATION') return 'denied';
+  return 'error';
+}

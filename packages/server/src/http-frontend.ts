@@ -1,0 +1,156 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseEndpoint } from './address.js';
+import { ListenError } from './errors.js';
+import { type FrontendHooks, failureKind } from './events.js';
+import { parseRange } from './http-range.js';
+
+/** The header another ptftp proxy sets on its upstream HTTP requests (mirrors the TFTP option). */
+export const PROXIED_HEADER = 'x-ptftp-proxied';
+
+const CONTENT_TYPES: Record<string, string> = {
+  xml: 'text/xml; charset=utf-8',
+  cnf: 'text/xml; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+};
+
+function contentType(name: string): string {
+  // `SEP...cnf.xml.sgn` and `.tlv` files are binary containers whatever their inner type.
+  const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
+  return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+}
+
+/**
+ * The HTTP front end (TCP 6970 on Cisco's servers): phones try it before TFTP. GET and HEAD,
+ * single byte ranges; the same resolution, and so the same cache, as the TFTP front end.
+ */
+export class HttpFrontend {
+  private readonly servers: Server[] = [];
+  private active = 0;
+
+  constructor(private readonly hooks: FrontendHooks) {}
+
+  get activeRequests(): number {
+    return this.active;
+  }
+
+  /** Bind every address; on a failure, close what was bound and throw a ListenError. */
+  async listen(addresses: readonly string[]): Promise<AddressInfo[]> {
+    const bound: AddressInfo[] = [];
+    try {
+      for (const text of addresses) {
+        const ep = parseEndpoint(text, 6970);
+        if (typeof ep === 'string') throw new ListenError(text, new Error(ep));
+        const server = createServer((req, res) => void this.handle(req, res));
+        // Phones keep connections open between files; bound how long an idle one is held.
+        server.keepAliveTimeout = 5000;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', (err) => reject(new ListenError(text, err)));
+          server.listen({ host: ep.host, port: ep.port, ipv6Only: ep.family === 6 }, () => resolve());
+        });
+        this.servers.push(server);
+        bound.push(server.address() as AddressInfo);
+      }
+    } catch (err) {
+      await this.close(0);
+      throw err;
+    }
+    return bound;
+  }
+
+  /** Stop accepting; requests in progress get `graceMs` to finish, then their sockets are cut. */
+  async close(graceMs = 5000): Promise<void> {
+    const servers = this.servers.splice(0);
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+            server.close(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+            server.closeIdleConnections();
+          }),
+      ),
+    );
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const remote = { address: req.socket.remoteAddress ?? '', port: req.socket.remotePort ?? 0 };
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    let name: string;
+    try {
+      name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    } catch {
+      res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request path\n');
+      return;
+    }
+    const info = { transport: 'http' as const, name, remote };
+    const abort = new AbortController();
+    res.once('close', () => abort.abort());
+    this.active++;
+    try {
+      const file = await this.hooks.resolve(name, {
+        remoteAddress: remote.address,
+        proxied: req.headers[PROXIED_HEADER] === '1',
+        signal: abort.signal,
+        transport: 'http',
+      });
+      const size = file.data.byteLength;
+      const headers: Record<string, string | number> = {
+        'Content-Type': contentType(name),
+        'Accept-Ranges': 'bytes',
+        // Configuration files change when a phone moves cluster: never let a cache in between keep them.
+        'Cache-Control': 'no-cache',
+      };
+      if (file.version) headers.ETag = `"${file.version}"`;
+      const range = parseRange(req.headers.range, size);
+      if (range === 'unsatisfiable') {
+        res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}`, 'Content-Length': 0 }).end();
+        this.hooks.failed({
+          ...info,
+          result: 'error',
+          error: new Error(`range not satisfiable: ${req.headers.range}`),
+        });
+        return;
+      }
+      const body = range ? file.data.subarray(range.start, range.end + 1) : file.data;
+      const status = range ? 206 : 200;
+      if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
+      headers['Content-Length'] = body.byteLength;
+      res.writeHead(status, headers);
+      const sent = req.method === 'HEAD' ? 0 : body.byteLength;
+      await new Promise<void>((resolve) => {
+        res.once('close', resolve);
+        res.end(req.method === 'HEAD' ? undefined : body);
+      });
+      if (!res.writableFinished) throw new Error('connection closed before the body was sent');
+      this.hooks.served({
+        ...info,
+        source: file.source,
+        clusterId: file.clusterId,
+        address: file.address,
+        bytes: sent,
+        durationMs: performance.now() - started,
+        status,
+      });
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      const result = failureKind(err);
+      if (!res.headersSent) {
+        const status = result === 'not_found' ? 404 : result === 'denied' ? 403 : 502;
+        res.writeHead(status, { 'Content-Type': 'text/plain' }).end(`${error.message}\n`);
+      } else {
+        res.destroy();
+      }
+      this.hooks.failed({ ...info, result, error });
+    } finally {
+      this.active--;
+    }
+  }
+}

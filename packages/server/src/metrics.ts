@@ -1,0 +1,105 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Where a served file came from, as the resolver reports it. */
+export type ServedSource = 'local' | 'cache' | 'cluster';
+export type Transport = 'tftp' | 'http';
+
+/** What the gauges read at scrape time, so they cost nothing between scrapes. */
+export interface MetricsProbe {
+  cacheStats(): { entries: number; bytes: number; hits: number; misses: number };
+  activeSessions(): { tftp: number; http: number };
+}
+
+/**
+ * The server's Prometheus metrics, in a Registry of its own: two servers in one process (or a
+ * host application with its own metrics) never collide on the global registry.
+ *
+ * @example
+ * ```ts
+ * const text = await server.metrics.registry.metrics(); // Prometheus text format
+ * ```
+ */
+export class ProxyMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'transport' | 'result'>;
+  readonly bytes: Counter<'transport' | 'source'>;
+  readonly transfers: Counter<'transport' | 'source'>;
+  readonly upstreamErrors: Counter<'cluster'>;
+  readonly failovers: Counter<'cluster'>;
+  readonly reloads: Counter<'result'>;
+  readonly resolveSeconds: Histogram<'source'>;
+
+  constructor(probe: MetricsProbe) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'ptftp_requests_total',
+      help: 'Read requests received, by transport and result (served, not_found, denied, error)',
+      labelNames: ['transport', 'result'],
+      registers,
+    });
+    this.bytes = new Counter({
+      name: 'ptftp_bytes_served_total',
+      help: 'Payload bytes sent to endpoints, by transport and source',
+      labelNames: ['transport', 'source'],
+      registers,
+    });
+    this.transfers = new Counter({
+      name: 'ptftp_transfers_total',
+      help: 'Files served, by transport and source (local, cache, cluster)',
+      labelNames: ['transport', 'source'],
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'ptftp_upstream_errors_total',
+      help: 'Failed fetches from remote-cluster TFTP servers, by cluster ID',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.failovers = new Counter({
+      name: 'ptftp_failovers_total',
+      help: 'Switches to the next TFTP address of a remote cluster, by cluster ID',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'ptftp_reloads_total',
+      help: 'Configuration reloads, by result (applied, rejected)',
+      labelNames: ['result'],
+      registers,
+    });
+    this.resolveSeconds = new Histogram({
+      name: 'ptftp_resolve_duration_seconds',
+      help: 'Time to resolve a file name to its contents, by source',
+      labelNames: ['source'],
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+      registers,
+    });
+    new Gauge({
+      name: 'ptftp_cache_entries',
+      help: 'Files held in the remote-cluster cache',
+      registers,
+      collect() {
+        this.set(probe.cacheStats().entries);
+      },
+    });
+    new Gauge({
+      name: 'ptftp_cache_bytes',
+      help: 'Bytes held in the remote-cluster cache',
+      registers,
+      collect() {
+        this.set(probe.cacheStats().bytes);
+      },
+    });
+    new Gauge({
+      name: 'ptftp_active_sessions',
+      help: 'Transfers in progress, by transport',
+      labelNames: ['transport'],
+      registers,
+      collect() {
+        const active = probe.activeSessions();
+        this.set({ transport: 'tftp' }, active.tftp);
+        this.set({ transport: 'http' }, active.http);
+      },
+    });
+  }
+}

@@ -1,0 +1,376 @@
+import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  type DiscoverySource,
+  FolderStore,
+  MemoryStore,
+  Resolver,
+  type ResolverComponents,
+  type Store,
+  TopologyError,
+} from '@ptftp/resolver';
+import { endpointUrl } from './address.js';
+import { AdminEndpoint } from './admin.js';
+import { parseConfig } from './config-load.js';
+import type { ProxyConfig, ProxyConfigInput } from './config-schema.js';
+import { fileDiscovery } from './discovery-file.js';
+import { ConfigError, StateError } from './errors.js';
+import type { FailedInfo, FrontendHooks, ResolvedFile, ServedInfo } from './events.js';
+import { HttpFrontend } from './http-frontend.js';
+import { ProxyMetrics } from './metrics.js';
+import { effectiveConfig, planReload, type ReloadResult } from './reload.js';
+import { readSigning, resolverInit } from './resolver-init.js';
+import { TftpFrontend } from './tftp-frontend.js';
+
+/** A socket the server listens on. */
+export interface BoundAddress {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+  /** `tftp://127.0.0.1:6969`, `http://[::1]:6970`. */
+  readonly url: string;
+}
+
+/** Every socket of a started server. */
+export interface ProxyAddresses {
+  readonly tftp: readonly BoundAddress[];
+  readonly http: readonly BoundAddress[];
+  readonly admin?: BoundAddress | undefined;
+}
+
+/** Which cached entries {@link ProxyServer.flush} drops. No selector: all of them. */
+export interface FlushSelector {
+  readonly name?: string;
+  /** A glob over file names, as in `commonFiles` (`SEP*.cnf.xml`). */
+  readonly pattern?: string;
+  /** Device names (`SEP001122334455`): every cached file of each device. */
+  readonly device?: string | readonly string[];
+}
+
+/** What `status` (and `ptftp status`) reports. */
+export interface ProxyStatus {
+  readonly state: 'idle' | 'running' | 'closing' | 'closed';
+  readonly startedAt?: string | undefined;
+  readonly uptimeSeconds: number;
+  readonly addresses: ProxyAddresses;
+  readonly activeSessions: { tftp: number; http: number };
+  readonly cache: { entries: number; bytes: number; hits: number; misses: number };
+  readonly clusters: unknown;
+  readonly reloads: { applied: number; rejected: number; lastError?: string | undefined };
+}
+
+/** Events of {@link ProxyServer}; the CLI turns them into log lines. */
+export type ProxyServerEvents = {
+  listening: (addresses: ProxyAddresses) => void;
+  /** A file reached an endpoint; `source` says where the proxy found it. */
+  served: (info: ServedInfo) => void;
+  /** A request ended without the file (not found, refused, or failed in transfer). */
+  failed: (info: FailedInfo) => void;
+  upstreamError: (info: { clusterId: string; address: string; error: unknown }) => void;
+  failover: (info: { clusterId: string; from: string; to: string }) => void;
+  reloaded: (result: ReloadResult, config: ProxyConfig) => void;
+  reloadRejected: (error: Error) => void;
+  /** A discovery refresh ran; `ok: false` kept the clusters in effect. */
+  discovery: (result: { ok: boolean; violations?: { path: string; message: string }[] }) => void;
+  close: () => void;
+};
+
+/** Collaborators, kept apart from the configuration (`init`) so tests and embedders can replace them. */
+export interface ProxyComponents {
+  /** The local store for a configuration. Default: a FolderStore on `store.root`, or an empty MemoryStore. */
+  createStore?: (config: ProxyConfig) => Store;
+  /** Passed to the resolver: how remote clusters are fetched (default: TFTP with @ptftp/protocol). */
+  upstreamFactory?: ResolverComponents['upstreamFactory'];
+  /** Passed to the resolver: a dynamic source of remote clusters (default: `discovery.file` when configured). */
+  discovery?: DiscoverySource;
+  /** Passed to the resolver: re-signs `.sgn` files when `signing.mode` is `resign`. */
+  signer?: ResolverComponents['signer'];
+  /** Where `reload()` without an argument reads the new configuration (the CLI: the config file). */
+  configSource?: () => Promise<ProxyConfigInput | ProxyConfig>;
+}
+
+function family(address: string): 4 | 6 {
+  return address.includes(':') ? 6 : 4;
+}
+
+function bound(scheme: string, address: string, port: number): BoundAddress {
+  return { address, port, family: family(address), url: endpointUrl(scheme, { host: address, port }) };
+}
+
+function topologyToConfigError(err: unknown): unknown {
+  if (err instanceof TopologyError) {
+    return new ConfigError(err.violations.map((v) => ({ path: v.path, message: v.message })));
+  }
+  return err;
+}
+
+/**
+ * The proxy TFTP server: one resolver (local store, cache, remote clusters) behind a TFTP
+ * front end (UDP, IPv4 and IPv6) and an HTTP front end (TCP 6970, GET/HEAD/Range), plus an
+ * admin endpoint (health, Prometheus metrics, cache flush, cluster status, reload).
+ * Create it with {@link createProxyServer}.
+ */
+export class ProxyServer extends EventEmitter<{
+  [K in keyof ProxyServerEvents]: Parameters<ProxyServerEvents[K]>;
+}> {
+  /** This server's Prometheus metrics, in a Registry of its own. */
+  readonly metrics: ProxyMetrics;
+  private running: ProxyConfig;
+  private resolver: Resolver;
+  private readonly components: ProxyComponents;
+  private readonly tftp: TftpFrontend;
+  private readonly http: HttpFrontend;
+  private readonly admin: AdminEndpoint;
+  private state: ProxyStatus['state'] = 'idle';
+  private startedAt: Date | undefined;
+  private addrs: ProxyAddresses = { tftp: [], http: [] };
+  private reloadCount = { applied: 0, rejected: 0, lastError: undefined as string | undefined };
+  /** Reloads run one at a time: two overlapping SIGHUPs must not interleave their swaps. */
+  private reloading: Promise<unknown> = Promise.resolve();
+  /** Resolvers replaced by a reload (new store): closed with the server, not before, so their requests finish. */
+  private readonly retired: Resolver[] = [];
+
+  constructor(config: ProxyConfig, components: ProxyComponents) {
+    super();
+    this.running = config;
+    this.components = components;
+    this.resolver = this.buildResolver(config, undefined);
+    this.metrics = new ProxyMetrics({
+      cacheStats: () => this.resolver.cacheStats,
+      activeSessions: () => ({ tftp: this.tftp.activeSessions, http: this.http.activeRequests }),
+    });
+    const hooks: FrontendHooks = {
+      resolve: (name, ctx) => this.resolve(name, ctx),
+      served: (info) => {
+        this.metrics.transfers.inc({ transport: info.transport, source: info.source });
+        this.metrics.bytes.inc({ transport: info.transport, source: info.source }, info.bytes);
+        this.metrics.requests.inc({ transport: info.transport, result: 'served' });
+        this.emit('served', info);
+      },
+      failed: (info) => {
+        this.metrics.requests.inc({ transport: info.transport, result: info.result });
+        this.emit('failed', info);
+      },
+    };
+    this.tftp = new TftpFrontend(hooks, config.limits);
+    this.http = new HttpFrontend(hooks);
+    this.admin = new AdminEndpoint(this);
+  }
+
+  /** The configuration in effect (after reloads; restart-only keys as started). */
+  get config(): ProxyConfig {
+    return this.running;
+  }
+
+  /** The sockets bound by `start()`. */
+  get addresses(): ProxyAddresses {
+    return this.addrs;
+  }
+
+  /**
+   * Bind every configured socket. If one cannot be bound, the others are closed again and a
+   * ListenError names the address.
+   */
+  async start(): Promise<ProxyAddresses> {
+    if (this.state !== 'idle') throw new StateError(`cannot start a server that is ${this.state}`);
+    this.state = 'running';
+    try {
+      const signing = await readSigning(this.running);
+      if (signing) this.reconfigure(this.running, signing);
+      await this.discover();
+      const tftp = (await this.tftp.listen(this.running.listen)).map((b) => bound('tftp', b.address, b.port));
+      const http = this.running.http.enabled
+        ? (await this.http.listen(this.running.http.listen)).map((b) => bound('http', b.address, b.port))
+        : [];
+      const adminAddr = this.running.admin.enabled
+        ? await this.admin.listen(this.running.admin.listen)
+        : undefined;
+      const admin = adminAddr ? bound('http', adminAddr.address, adminAddr.port) : undefined;
+      this.addrs = { tftp, http, admin };
+    } catch (err) {
+      await this.close({ graceMs: 0 });
+      throw err;
+    }
+    this.startedAt = new Date();
+    this.emit('listening', this.addrs);
+    return this.addrs;
+  }
+
+  /**
+   * Stop accepting requests; transfers in progress get `graceMs` (default 5 s) to finish.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.state = 'closing';
+    const graceMs = options.graceMs ?? 5000;
+    await Promise.allSettled([this.tftp.close(graceMs), this.http.close(graceMs), this.admin.close()]);
+    for (const r of [this.resolver, ...this.retired.splice(0)]) r.close();
+    this.state = 'closed';
+    this.emit('close');
+  }
+
+  /**
+   * Apply a new configuration without dropping transfers in progress. Without an argument the
+   * configuration is read from `components.configSource` (the CLI's config file). A configuration
+   * that is invalid is refused with a ConfigError and the running one stays.
+   *
+   * @example
+   * ```ts
+   * const result = await server.reload({ ...server.config, cache: { ttlSeconds: 60 } });
+   * result.applied; // ['cache']
+   * ```
+   */
+  reload(next?: ProxyConfigInput | ProxyConfig): Promise<ReloadResult> {
+    const run = this.reloading.then(() => this.reloadNow(next));
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  private async reloadNow(next: ProxyConfigInput | ProxyConfig | undefined): Promise<ReloadResult> {
+    try {
+      if (this.state === 'closed' || this.state === 'closing') {
+        throw new StateError('cannot reload a closed server');
+      }
+      let input = next;
+      if (input === undefined) {
+        if (!this.components.configSource)
+          throw new StateError('no configuration file to reload from (the server was started without one)');
+        input = await this.components.configSource();
+      }
+      const config = parseConfig(input);
+      const plan = planReload(this.running, config);
+      const signing = await readSigning(config);
+      if (plan.storeReplaced || !isDeepStrictEqual(config.discovery, this.running.discovery)) {
+        // A new store means a new resolver; requests in progress finish on the old one.
+        const next = this.buildResolver(config, signing);
+        this.retired.push(this.resolver);
+        this.resolver = next;
+      } else {
+        this.reconfigure(config, signing);
+      }
+      this.running = effectiveConfig(this.running, config);
+      await this.discover();
+      this.reloadCount.applied++;
+      this.metrics.reloads.inc({ result: 'applied' });
+      this.emit('reloaded', plan, this.running);
+      return plan;
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.reloadCount.rejected++;
+      this.reloadCount.lastError = error.message;
+      this.metrics.reloads.inc({ result: 'rejected' });
+      this.emit('reloadRejected', error);
+      throw error;
+    }
+  }
+
+  /** Drop cached remote-cluster files at once (Cisco's only way is a service restart). Returns how many. */
+  async flush(selector: FlushSelector = {}): Promise<number> {
+    const devices = selector.device === undefined ? [] : [selector.device].flat();
+    if (devices.length > 0) {
+      let n = 0;
+      for (const device of devices) n += this.resolver.flush({ device });
+      return n;
+    }
+    return this.resolver.flush({
+      ...(selector.name !== undefined && { name: selector.name }),
+      ...(selector.pattern !== undefined && { pattern: selector.pattern }),
+    });
+  }
+
+  /**
+   * Ask the discovery source for the remote clusters now ("update remote clusters now"). An
+   * invalid result keeps the clusters in effect and is returned with its violations.
+   */
+  async refreshDiscovery(): Promise<{ ok: boolean; violations?: { path: string; message: string }[] }> {
+    const result = await this.resolver.refreshDiscovery();
+    this.emit('discovery', result);
+    return result;
+  }
+
+  private async discover(): Promise<void> {
+    if (this.components.discovery || this.running.discovery) await this.refreshDiscovery();
+  }
+
+  private reconfigure(config: ProxyConfig, signing: { keyPem: string; certPem: string } | undefined): void {
+    try {
+      this.resolver.reconfigure(resolverInit(config, signing));
+    } catch (err) {
+      throw topologyToConfigError(err);
+    }
+  }
+
+  /** A snapshot for health checks, `ptftp status` and dashboards. */
+  status(): ProxyStatus {
+    return {
+      state: this.state,
+      startedAt: this.startedAt?.toISOString(),
+      uptimeSeconds: this.startedAt ? Math.round((Date.now() - this.startedAt.getTime()) / 1000) : 0,
+      addresses: this.addrs,
+      activeSessions: { tftp: this.tftp.activeSessions, http: this.http.activeRequests },
+      cache: { ...this.resolver.cacheStats },
+      clusters: this.resolver.clusterStatus(),
+      reloads: { ...this.reloadCount },
+    };
+  }
+
+  private async resolve(name: string, ctx: Parameters<FrontendHooks['resolve']>[1]): Promise<ResolvedFile> {
+    const end = this.metrics.resolveSeconds.startTimer();
+    const r = await this.resolver.resolve(name, ctx);
+    end({ source: r.source });
+    return r;
+  }
+
+  private buildResolver(
+    config: ProxyConfig,
+    signing: { keyPem: string; certPem: string } | undefined,
+  ): Resolver {
+    const store =
+      this.components.createStore?.(config) ??
+      (config.store ? new FolderStore(config.store.root) : new MemoryStore({}));
+    const discovery =
+      this.components.discovery ?? (config.discovery ? fileDiscovery(config.discovery.file) : undefined);
+    let resolver: Resolver;
+    try {
+      resolver = new Resolver(resolverInit(config, signing), {
+        store,
+        ...(this.components.upstreamFactory && { upstreamFactory: this.components.upstreamFactory }),
+        ...(this.components.signer && { signer: this.components.signer }),
+        ...(discovery && { discovery }),
+      });
+    } catch (err) {
+      throw topologyToConfigError(err);
+    }
+    resolver.on('upstreamError', (e) => {
+      this.metrics.upstreamErrors.inc({ cluster: e.clusterId });
+      this.emit('upstreamError', e);
+    });
+    resolver.on('failover', (e) => {
+      this.metrics.failovers.inc({ cluster: e.clusterId });
+      this.emit('failover', e);
+    });
+    return resolver;
+  }
+}
+
+/**
+ * Create the proxy TFTP server from a configuration (validated and normalised here; an
+ * invalid one throws a ConfigError listing every problem by path). Call `start()` to bind.
+ *
+ * @example
+ * ```ts
+ * import { createProxyServer, loadConfig } from '@ptftp/server';
+ *
+ * const server = createProxyServer(await loadConfig('ptftp.config.json'));
+ * server.on('served', (s) => console.log(`${s.name} <- ${s.source}`));
+ * const { tftp, http } = await server.start();
+ * process.once('SIGHUP', () => void server.reload());
+ * process.once('SIGTERM', () => void server.close({ graceMs: 5000 }));
+ * ```
+ */
+export function createProxyServer(
+  config: ProxyConfigInput | ProxyConfig,
+  components: ProxyComponents = {},
+): ProxyServer {
+  return new ProxyServer(parseConfig(config), components);
+}

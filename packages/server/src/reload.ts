@@ -1,0 +1,60 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ProxyConfig } from './config-schema.js';
+
+/** Top-level keys whose change takes effect on reload. */
+const LIVE_KEYS = [
+  'store',
+  'primaryId',
+  'clusters',
+  'discovery',
+  'commonFiles',
+  'cache',
+  'upstream',
+  'signing',
+  'peerAddresses',
+  'dhcp',
+  'log',
+] as const satisfies readonly (keyof ProxyConfig)[];
+/**
+ * Keys that only a restart applies: they are sockets and socket-level limits, and re-binding a
+ * port under live phones would drop the transfers that reload promises to keep.
+ */
+const RESTART_KEYS = ['listen', 'http', 'admin', 'limits'] as const satisfies readonly (keyof ProxyConfig)[];
+
+/** What a reload did. */
+export interface ReloadResult {
+  /** Top-level keys whose new values are now in effect. */
+  readonly applied: readonly string[];
+  /** Top-level keys that changed but wait for a restart; the running values stay. */
+  readonly restartRequired: readonly string[];
+  /** True when the local store was replaced (its folder changed). */
+  readonly storeReplaced: boolean;
+}
+
+/**
+ * Compare the running configuration with a new one and say which changes apply live.
+ * Pure, so that the rules can be tested without sockets.
+ *
+ * @example
+ * ```ts
+ * planReload(running, next); // { applied: ['clusters'], restartRequired: [], storeReplaced: false }
+ * ```
+ */
+export function planReload(running: ProxyConfig, next: ProxyConfig): ReloadResult {
+  const changed = (k: keyof ProxyConfig) => !isDeepStrictEqual(running[k], next[k]);
+  return {
+    applied: LIVE_KEYS.filter(changed),
+    restartRequired: RESTART_KEYS.filter(changed),
+    storeReplaced: changed('store'),
+  };
+}
+
+/**
+ * The configuration in effect after a reload: live keys from `next`, restart-only keys kept
+ * from `running` (so `status` reports what the sockets really do).
+ */
+export function effectiveConfig(running: ProxyConfig, next: ProxyConfig): ProxyConfig {
+  const out = { ...next };
+  for (const k of RESTART_KEYS) (out as Record<string, unknown>)[k] = running[k];
+  return out;
+}

@@ -1,0 +1,128 @@
+import { createServer, type ReadRequest, type TftpServer } from '@ptftp/protocol';
+import { formatEndpoint } from './address.js';
+import type { ProxyConfig } from './config-schema.js';
+import { ListenError } from './errors.js';
+import { type FrontendHooks, failureKind, type ResolvedFile } from './events.js';
+
+/** The TFTP option another ptftp proxy puts in its upstream RRQ, so loops can be refused. */
+export const PROXIED_OPTION = 'ptftp-proxied';
+
+/** Which configured address a bind error is about (Node puts `address` and `port` on it). */
+function failedAddress(addresses: readonly string[], err: unknown): string {
+  const e = err as { address?: string; port?: number };
+  if (e.address !== undefined && e.port !== undefined) {
+    const text = formatEndpoint({ host: e.address, port: e.port });
+    if (addresses.includes(text)) return text;
+  }
+  return addresses.join(', ');
+}
+
+/** Address as @ptftp/protocol reports a bound socket. */
+export interface TftpBound {
+  readonly address: string;
+  readonly port: number;
+  readonly family: string | number;
+}
+
+function optionValue(options: ReadRequest['options'], key: string): string | undefined {
+  const raw = options as unknown;
+  if (raw instanceof Map) return raw.get(key) as string | undefined;
+  return (raw as Record<string, string | undefined>)[key];
+}
+
+/**
+ * The TFTP front end: @ptftp/protocol's server with a handler that asks the resolver. It
+ * remembers which source answered each transfer, so that the bytes counted when the transfer
+ * completes are labelled with it.
+ */
+export class TftpFrontend {
+  private server: TftpServer | undefined;
+  private readonly pending = new Map<string, { file: ResolvedFile; started: number }>();
+
+  constructor(
+    private readonly hooks: FrontendHooks,
+    private readonly limits: ProxyConfig['limits'],
+  ) {}
+
+  get activeSessions(): number {
+    return this.server?.activeSessions ?? 0;
+  }
+
+  async listen(addresses: readonly string[]): Promise<TftpBound[]> {
+    const l = this.limits;
+    const server = createServer({
+      handler: (req) => this.handle(req),
+      ...(l.maxBlksize !== undefined && { maxBlksize: l.maxBlksize }),
+      ...(l.maxWindowsize !== undefined && { maxWindowsize: l.maxWindowsize }),
+      ...(l.retransmitTimeoutMs !== undefined && { retransmitTimeoutMs: l.retransmitTimeoutMs }),
+      ...(l.retries !== undefined && { retries: l.retries }),
+      ...(l.inactivityTimeoutMs !== undefined && { inactivityTimeoutMs: l.inactivityTimeoutMs }),
+      ...(l.transferDeadlineMs !== undefined && { transferDeadlineMs: l.transferDeadlineMs }),
+      ...(l.ports !== undefined && { ports: l.ports }),
+      ...(l.maxSessions !== undefined && { maxSessions: l.maxSessions }),
+      ...(l.maxSessionsPerSource !== undefined && { maxSessionsPerSource: l.maxSessionsPerSource }),
+      ...(l.newSessionsPerSecondPerSource !== undefined && {
+        newSessionsPerSecondPerSource: l.newSessionsPerSecondPerSource,
+      }),
+    });
+    server.on('transferComplete', (stats) => {
+      const key = `${stats.remote.address}|${stats.remote.port}|${stats.filename}`;
+      const entry = this.pending.get(key);
+      this.pending.delete(key);
+      if (!entry) return;
+      this.hooks.served({
+        transport: 'tftp',
+        name: entry.file.name,
+        remote: { address: stats.remote.address, port: stats.remote.port },
+        source: entry.file.source,
+        clusterId: entry.file.clusterId,
+        address: entry.file.address,
+        bytes: stats.bytes,
+        durationMs: performance.now() - entry.started,
+      });
+    });
+    server.on('transferError', (err, info) => {
+      const remote = info.remote ?? { address: '', port: 0 };
+      const name = info.filename ?? '';
+      const key = `${remote.address}|${remote.port}|${name}`;
+      // Errors raised by the handler were reported already; this is for transfers that broke later.
+      if (!this.pending.delete(key)) return;
+      this.hooks.failed({ transport: 'tftp', name, remote, result: 'error', error: err });
+    });
+    this.server = server;
+    let bound: Awaited<ReturnType<TftpServer['listen']>>;
+    try {
+      bound = await server.listen([...addresses]);
+    } catch (err) {
+      throw new ListenError(failedAddress(addresses, err), err);
+    }
+    return bound.map((b) => ({ address: b.address, port: b.port, family: b.family }));
+  }
+
+  async close(graceMs = 5000): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (server) await server.close({ graceMs });
+    this.pending.clear();
+  }
+
+  private async handle(req: ReadRequest): Promise<{ data: Uint8Array }> {
+    const started = performance.now();
+    const remote = { address: req.remote.address, port: req.remote.port };
+    try {
+      const file = await this.hooks.resolve(req.filename, {
+        remoteAddress: req.remote.address,
+        proxied: optionValue(req.options, PROXIED_OPTION) === '1',
+        signal: req.signal,
+        transport: 'tftp',
+      });
+      this.pending.set(`${remote.address}|${remote.port}|${req.filename}`, { file, started });
+      return { data: file.data };
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      this.hooks.failed({ transport: 'tftp', name: req.filename, remote, result: failureKind(err), error });
+      // Rethrown so the protocol server answers with the error's TFTP code (1 not found, 2 denied).
+      throw err;
+    }
+  }
+}
