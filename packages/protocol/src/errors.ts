@@ -33,7 +33,7 @@ export type PtftpErrorCodeString =
   | 'PTFTP_ERR_UPSTREAM_UNREACHABLE'
   | 'PTFTP_ERR_CONFIG';
 
-/** Root of every error thrown by @ptftp packages. */
+/** Root of every error thrown by the `@ptftp` packages. */
 export class PtftpError extends Error {
   readonly code: PtftpErrorCodeString;
   /** The TFTP ERROR code that a server answers with when this error reaches the wire. */
