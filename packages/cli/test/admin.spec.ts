@@ -115,6 +115,22 @@ describe('ptftp status / cache flush / reload (admin endpoint client)', () => {
     expect(r.out).toContain(`Examples:\n  ${example}`);
   });
 
+  it('cache flush with an empty NAME or --pattern is refused, not read as "flush everything"', async () => {
+    const flushed: unknown[] = [];
+    const original = server!.flush.bind(server!);
+    server!.flush = async (sel) => {
+      flushed.push(sel);
+      return original(sel);
+    };
+    const byName = await cli('cache', 'flush', '', '--admin', admin());
+    expect(byName.code).toBe(1);
+    expect(byName.err).toContain('"name" must be a non-empty string');
+    const byPattern = await cli('cache', 'flush', '--pattern', '', '--admin', admin());
+    expect(byPattern.code).toBe(1);
+    expect(byPattern.err).toContain('"pattern" must be a non-empty string');
+    expect(flushed).toEqual([]);
+  });
+
   it('cache flush --help shows examples', async () => {
     const r = await cli('cache', 'flush', '--help');
     expect(r.code).toBe(0);

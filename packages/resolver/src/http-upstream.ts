@@ -60,10 +60,9 @@ export class HttpUpstream implements Upstream {
       try {
         const data = await this.#get(base, name, signal);
         this.#health.succeeded(base);
-        if (data === undefined) {
-          for (const rest of plan.slice(i + 1)) this.#health.released(rest);
-          throw new FileNotFoundError(name);
-        }
+        // Later planned addresses were reserved as probes: release them whatever the answer.
+        for (const rest of plan.slice(i + 1)) this.#health.released(rest);
+        if (data === undefined) throw new FileNotFoundError(name);
         return { data, address: base };
       } catch (err) {
         if (err instanceof FileNotFoundError) throw err;

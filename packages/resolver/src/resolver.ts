@@ -275,7 +275,8 @@ export class Resolver extends Emitter {
    * Drops learned state at once (Cisco's product needs a service restart for this): with no
    * scope everything; otherwise one name, the names matching a glob pattern, or one device's
    * files and learned cluster. Returns how many cache entries (files and "not found"
-   * answers) were removed. Fetches in flight are not affected.
+   * answers) were removed. Fetches in flight are not aborted (their requests still get
+   * their answer) but requests from now on do not join them, and their results are not cached.
    */
   flush(scope: FlushScope = {}): number {
     this.#flushes++;
@@ -283,20 +284,25 @@ export class Resolver extends Emitter {
     if (scope.name === undefined && scope.pattern === undefined && scope.device === undefined) {
       removed = this.#cache.remove();
       this.#affinity.clear();
+      // A fetch that started before the flush may carry the state being dropped: requests
+      // from now on start their own instead of joining it.
+      this.#shared.detach();
     } else {
       const name = scope.name === undefined ? undefined : scope.name.replace(/^\/+/, '');
       const re = scope.pattern === undefined ? undefined : globToRegExp(scope.pattern);
       const device = scope.device?.toUpperCase();
       const devices = new Set<string>();
+      const matches = (n: string) =>
+        (name !== undefined && n === name) ||
+        re?.test(n) === true ||
+        (device !== undefined && deviceOf(n) === device);
       removed = this.#cache.remove((n) => {
-        const hit =
-          (name !== undefined && n === name) ||
-          re?.test(n) === true ||
-          (device !== undefined && deviceOf(n) === device);
+        const hit = matches(n);
         const d = hit ? deviceOf(n) : undefined;
         if (d) devices.add(d);
         return hit;
       });
+      this.#shared.detach(matches);
       if (device !== undefined) devices.add(device);
       const named = name === undefined ? undefined : deviceOf(name);
       if (named) devices.add(named);

@@ -11,6 +11,9 @@ export class SharedFetches<T> {
     { promise: Promise<T>; controller: AbortController; waiters: number }
   >();
 
+  /** Every job still running, detached or not, so that `abortAll` reaches them all. */
+  readonly #live = new Set<AbortController>();
+
   get size(): number {
     return this.#inflight.size;
   }
@@ -25,7 +28,9 @@ export class SharedFetches<T> {
     let job = this.#inflight.get(key);
     if (!job) {
       const controller = new AbortController();
+      this.#live.add(controller);
       const promise = start(controller.signal).finally(() => {
+        this.#live.delete(controller);
         if (this.#inflight.get(key)?.promise === promise) this.#inflight.delete(key);
       });
       job = { promise, controller, waiters: 0 };
@@ -37,7 +42,12 @@ export class SharedFetches<T> {
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
         current.waiters--;
-        if (current.waiters === 0) current.controller.abort(new AbortedError('every requester gave up'));
+        if (current.waiters === 0) {
+          // Detached at once: a request arriving before the aborted work settles must start
+          // afresh, not join work that can only end in AbortedError.
+          if (this.#inflight.get(key) === current) this.#inflight.delete(key);
+          current.controller.abort(new AbortedError('every requester gave up'));
+        }
         reject(new AbortedError('request aborted', { cause: signal.reason }));
       };
       signal.addEventListener('abort', onAbort, { once: true });
@@ -56,8 +66,16 @@ export class SharedFetches<T> {
     });
   }
 
+  /**
+   * Lets later callers of the keys passing `test` (or all) start new work instead of joining
+   * what is in flight; the callers already waiting still get its result.
+   */
+  detach(test?: (key: string) => boolean): void {
+    for (const key of [...this.#inflight.keys()]) if (!test || test(key)) this.#inflight.delete(key);
+  }
+
   /** Aborts everything in flight (on close). */
   abortAll(reason: unknown): void {
-    for (const job of this.#inflight.values()) job.controller.abort(reason);
+    for (const controller of this.#live) controller.abort(reason);
   }
 }

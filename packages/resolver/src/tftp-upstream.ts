@@ -93,6 +93,9 @@ export class TftpClusterUpstream implements Upstream {
       try {
         const data = await this.#get(hp, name, signal);
         this.#health.succeeded(address);
+        // Later planned addresses were reserved as probes: unreleased, they would never be
+        // planned again, and the cluster would lose its redundancy for good.
+        for (const rest of plan.slice(i + 1)) this.#health.released(rest);
         return { data, address };
       } catch (err) {
         if (signal.aborted || code(err) === 'PTFTP_ERR_ABORTED') {

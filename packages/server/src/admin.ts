@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, isIP } from 'node:net';
 import { parseEndpoint } from './address.js';
 import { ConfigError, ListenError, StateError } from './errors.js';
+import { ignoreAcceptError } from './http-frontend.js';
 import type { ProxyServer } from './proxy-server.js';
 
 /** Admin requests are tiny JSON documents; anything bigger is not from `ptftp`. */
@@ -79,6 +80,8 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
  */
 export class AdminEndpoint {
   private server: Server | undefined;
+  /** Bound to a loopback address: only requests addressed to an IP or `localhost` are served. */
+  private loopback = false;
 
   constructor(private readonly proxy: ProxyServer) {}
 
@@ -87,10 +90,16 @@ export class AdminEndpoint {
     if (typeof ep === 'string') throw new ListenError(address, new Error(ep));
     const server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new ListenError(address, err)));
-      server.listen({ host: ep.host, port: ep.port, ipv6Only: ep.family === 6 }, () => resolve());
+      const onListenError = (err: Error) => reject(new ListenError(address, err));
+      server.once('error', onListenError);
+      server.listen({ host: ep.host, port: ep.port, ipv6Only: ep.family === 6 }, () => {
+        server.off('error', onListenError);
+        resolve();
+      });
     });
+    server.on('error', ignoreAcceptError);
     this.server = server;
+    this.loopback = isLoopback(ep.host);
     return server.address() as AddressInfo;
   }
 
@@ -107,6 +116,14 @@ export class AdminEndpoint {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://admin').pathname;
     const route = `${req.method} ${path}`;
+    if (this.loopback && !isLocalHostHeader(req.headers.host)) {
+      // DNS rebinding: a web page whose name now resolves to 127.0.0.1 would otherwise be
+      // same-origin with this unauthenticated endpoint and could read /status or POST /reload.
+      send(res, 421, {
+        error: { message: 'a loopback admin endpoint answers only to an IP address or localhost' },
+      });
+      return;
+    }
     try {
       switch (route) {
         case 'GET /health': {
@@ -190,4 +207,18 @@ export class AdminEndpoint {
       }
     }
   }
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || /^127\./.test(host) || host === 'localhost';
+}
+
+/** A `Host` header naming an IP literal or `localhost` (any port): never a rebindable DNS name. */
+export function isLocalHostHeader(host: string | undefined): boolean {
+  if (host === undefined) return true; // HTTP/1.0 clients send none; no browser omits it
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(host.trim());
+  if (!m) return false;
+  const name = (m[1] ?? m[2] ?? '').toLowerCase();
+  if (m[1] !== undefined) return isIP(name) === 6;
+  return name === 'localhost' || isIP(name) === 4;
 }

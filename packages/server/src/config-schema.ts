@@ -33,6 +33,20 @@ const endpoint = (defaultPort: number, ipOnly: boolean) =>
 
 const listenList = (defaultPort: number) => z.array(endpoint(defaultPort, true)).min(1);
 
+/**
+ * Another proxy, recognised by the source address of its requests: a host name or a typo there
+ * would never match, and that proxy's misses would be forwarded (a second level) unnoticed.
+ */
+const peerAddress = z.string().superRefine((value, ctx) => {
+  const parsed = parseEndpoint(value, DEFAULT_TFTP_PORT);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+  else if (parsed.family === 0)
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${value}" must be an IP address: a peer proxy is recognised by the address its requests come from`,
+    });
+});
+
 const CLUSTER_KEYS = new Set(['id', 'fqdn', 'description', 'tftp', 'enabled', 'secure', 'peers', 'http']);
 
 /**
@@ -115,7 +129,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Addresses of other proxies: their requests are answered from the local store only (no loops). */
-  peerAddresses: z.array(z.string()).optional(),
+  peerAddresses: z.array(peerAddress).optional(),
   signing: z
     .strictObject({
       /** `passthrough` serves remote files as signed by their cluster; `resign` signs them with this proxy's key. */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { parseEndpoint } from './address.js';
 import { ListenError } from './errors.js';
-import { type FrontendHooks, failureKind } from './events.js';
+import { type FailedInfo, type FrontendHooks, failureKind } from './events.js';
 import { parseRange } from './http-range.js';
 
 /** The header another ptftp proxy sets on its upstream HTTP requests (mirrors the TFTP option). */
@@ -18,6 +18,47 @@ function contentType(name: string): string {
   // `SEP...cnf.xml.sgn` and `.tlv` files are binary containers whatever their inner type.
   const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
   return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+}
+
+/**
+ * Once bound, a server emits `error` when it cannot accept a connection (EMFILE when a boot
+ * storm uses up the file descriptors). It keeps listening; without a listener the event would
+ * throw and take the whole proxy down.
+ */
+export function ignoreAcceptError(): void {}
+
+/**
+ * The file name a request target asks for, or undefined when the target is not a path.
+ *
+ * The raw target is only split and percent-decoded, never normalised: WHATWG URL parsing
+ * would resolve `..` and `%2e%2e` segments and turn `\\` into `/`, so `/a/%2e%2e/b` would quietly
+ * become `b` and `//b/c` a host named `b`. Left as they are, such names reach the resolver,
+ * which refuses them as it does over TFTP. The query string and fragment are dropped, and an
+ * absolute-form target (RFC 9112 §3.2.2) is reduced to its path.
+ */
+export function requestName(target: string): string | undefined {
+  let path = target;
+  const absolute = /^https?:\/\/[^/?#]*/i.exec(path);
+  if (absolute) path = path.slice(absolute[0].length) || '/';
+  if (!path.startsWith('/')) return undefined;
+  const end = path.search(/[?#]/);
+  if (end >= 0) path = path.slice(0, end);
+  try {
+    return decodeURIComponent(path).replace(/^\/+/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The body of an error answer. "Not found" and "refused" speak about the name the client sent;
+ * anything else is an internal failure whose message (a store's or an upstream's host names,
+ * paths) must not reach the network, so it only goes to the `failed` event.
+ */
+function publicMessage(name: string, result: FailedInfo['result'], error: Error): string {
+  if (result === 'not_found') return `file not found: ${name}`;
+  if (result === 'denied') return error.message;
+  return 'internal error';
 }
 
 /**
@@ -45,9 +86,14 @@ export class HttpFrontend {
         // Phones keep connections open between files; bound how long an idle one is held.
         server.keepAliveTimeout = 5000;
         await new Promise<void>((resolve, reject) => {
-          server.once('error', (err) => reject(new ListenError(text, err)));
-          server.listen({ host: ep.host, port: ep.port, ipv6Only: ep.family === 6 }, () => resolve());
+          const onListenError = (err: Error) => reject(new ListenError(text, err));
+          server.once('error', onListenError);
+          server.listen({ host: ep.host, port: ep.port, ipv6Only: ep.family === 6 }, () => {
+            server.off('error', onListenError);
+            resolve();
+          });
         });
+        server.on('error', ignoreAcceptError);
         this.servers.push(server);
         bound.push(server.address() as AddressInfo);
       }
@@ -83,10 +129,8 @@ export class HttpFrontend {
       res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain' }).end('method not allowed\n');
       return;
     }
-    let name: string;
-    try {
-      name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
-    } catch {
+    const name = requestName(req.url ?? '/');
+    if (name === undefined) {
       res.writeHead(400, { 'Content-Type': 'text/plain' }).end('bad request path\n');
       return;
     }
@@ -144,7 +188,9 @@ export class HttpFrontend {
       const result = failureKind(err);
       if (!res.headersSent) {
         const status = result === 'not_found' ? 404 : result === 'denied' ? 403 : 502;
-        res.writeHead(status, { 'Content-Type': 'text/plain' }).end(`${error.message}\n`);
+        res
+          .writeHead(status, { 'Content-Type': 'text/plain' })
+          .end(`${publicMessage(name, result, error)}\n`);
       } else {
         res.destroy();
       }

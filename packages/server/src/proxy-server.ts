@@ -127,8 +127,14 @@ export class ProxyServer extends EventEmitter<{
   private reloadCount = { applied: 0, rejected: 0, lastError: undefined as string | undefined };
   /** Reloads run one at a time: two overlapping SIGHUPs must not interleave their swaps. */
   private reloading: Promise<unknown> = Promise.resolve();
-  /** Resolvers replaced by a reload (new store): closed with the server, not before, so their requests finish. */
-  private readonly retired: Resolver[] = [];
+  /**
+   * Resolvers replaced by a reload (new store) that still have requests in progress: each is
+   * closed when its last request ends (or with the server), so it neither cuts those requests
+   * nor keeps its cache alive after them.
+   */
+  private readonly retired = new Set<Resolver>();
+  /** Requests in progress per resolver. */
+  private readonly inUse = new Map<Resolver, number>();
 
   constructor(config: ProxyConfig, components: ProxyComponents) {
     super();
@@ -204,7 +210,8 @@ export class ProxyServer extends EventEmitter<{
     this.state = 'closing';
     const graceMs = options.graceMs ?? 5000;
     await Promise.allSettled([this.tftp.close(graceMs), this.http.close(graceMs), this.admin.close()]);
-    for (const r of [this.resolver, ...this.retired.splice(0)]) r.close();
+    for (const r of [this.resolver, ...this.retired]) r.close();
+    this.retired.clear();
     this.state = 'closed';
     this.emit('close');
   }
@@ -243,13 +250,26 @@ export class ProxyServer extends EventEmitter<{
       if (plan.storeReplaced || !isDeepStrictEqual(config.discovery, this.running.discovery)) {
         // A new store means a new resolver; requests in progress finish on the old one.
         const next = this.buildResolver(config, signing);
-        this.retired.push(this.resolver);
+        if (this.components.discovery || config.discovery) {
+          // Discovered before the swap: until then the new resolver knows no discovered cluster,
+          // and every remote name asked meanwhile would be "not found" (and negatively cached).
+          const result = await next.refreshDiscovery();
+          this.emit('discovery', result);
+          if (this.state !== 'running') {
+            next.close();
+            throw new StateError('cannot reload a closed server');
+          }
+        }
+        const previous = this.resolver;
         this.resolver = next;
+        if (this.inUse.has(previous)) this.retired.add(previous);
+        else previous.close();
+        this.running = effectiveConfig(this.running, config);
       } else {
         this.reconfigure(config, signing);
+        this.running = effectiveConfig(this.running, config);
+        await this.discover();
       }
-      this.running = effectiveConfig(this.running, config);
-      await this.discover();
       this.reloadCount.applied++;
       this.metrics.reloads.inc({ result: 'applied' });
       this.emit('reloaded', plan, this.running);
@@ -316,9 +336,20 @@ export class ProxyServer extends EventEmitter<{
 
   private async resolve(name: string, ctx: Parameters<FrontendHooks['resolve']>[1]): Promise<ResolvedFile> {
     const end = this.metrics.resolveSeconds.startTimer();
-    const r = await this.resolver.resolve(name, ctx);
-    end({ source: r.source });
-    return r;
+    const resolver = this.resolver;
+    this.inUse.set(resolver, (this.inUse.get(resolver) ?? 0) + 1);
+    try {
+      const r = await resolver.resolve(name, ctx);
+      end({ source: r.source });
+      return r;
+    } finally {
+      const n = (this.inUse.get(resolver) ?? 1) - 1;
+      if (n > 0) this.inUse.set(resolver, n);
+      else {
+        this.inUse.delete(resolver);
+        if (this.retired.delete(resolver)) resolver.close();
+      }
+    }
   }
 
   private buildResolver(

@@ -120,9 +120,19 @@ export class TftpFrontend {
       return { data: file.data };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      this.hooks.failed({ transport: 'tftp', name: req.filename, remote, result: failureKind(err), error });
+      const result = failureKind(err);
+      this.hooks.failed({ transport: 'tftp', name: req.filename, remote, result, error });
       // Rethrown so the protocol server answers with the error's TFTP code (1 not found, 2 denied).
-      throw err;
+      // The protocol server puts a PtftpError's message on the wire; any other failure (a store's
+      // or a signer's, which may name internal hosts or paths) goes out as a plain Error, which
+      // it answers with ERROR 0 "internal error".
+      if (result !== 'error' || code(err) === 'PTFTP_ERR_ABORTED' || code(err) === 'PTFTP_ERR_CLOSED')
+        throw err;
+      throw new Error('resolution failed', { cause: err });
     }
   }
+}
+
+function code(err: unknown): unknown {
+  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
 }

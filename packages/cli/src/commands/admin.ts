@@ -128,13 +128,16 @@ Examples:
       async (name: string | undefined, opts: { pattern?: string; device?: string[]; admin: string }) => {
         const given = [name, opts.pattern, opts.device].filter((x) => x !== undefined).length;
         if (given > 1) throw new CliError('give one of NAME, --pattern or --device', 2);
-        const body = name
-          ? { name }
-          : opts.pattern
-            ? { pattern: opts.pattern }
-            : opts.device
-              ? { device: opts.device }
-              : {};
+        // `!== undefined`, not truthiness: `ptftp cache flush "$NAME"` with an empty variable must
+        // be refused by the server, not read as "flush everything".
+        const body =
+          name !== undefined
+            ? { name }
+            : opts.pattern !== undefined
+              ? { pattern: opts.pattern }
+              : opts.device
+                ? { device: opts.device }
+                : {};
         const reply = await callAdmin(opts.admin, 'POST', 'cache/flush', body);
         if (reply.status !== 200) throw new CliError(errorOf(reply));
         io.stdout(`flushed ${String(reply.body.flushed)} cached file(s)\n`);
