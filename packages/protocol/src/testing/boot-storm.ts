@@ -133,7 +133,7 @@ export interface BootStormOptions {
   lingerMs?: number;
   /**
    * The address phone `index` sends from. Default: the loopback address of the target's
-   * family. On Linux all of 127.0.0.0/8 is loopback, so `(i) => \`127.0.${1 + (i >> 8)}.${i & 255}\``
+   * family. On Linux all of 127.0.0.0/8 is loopback, so `(i) => \`127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}\``
    * gives every phone its own source address, as real phones have (per-source limits see them apart).
    */
   phoneAddress?: (index: number) => string;
@@ -149,6 +149,12 @@ export interface BootStormOptions {
   retries?: number;
   /** Longest one transfer may take. Default 60 s. */
   deadlineMs?: number;
+  /**
+   * Requests per file before the phone gives up on it. Default 1: every failure counts. Real
+   * phones ask again after a failed transfer; set 2 or more to play that, and read
+   * `retriedTransfers` for how often it was needed.
+   */
+  attempts?: number;
   /**
    * How to check each file: a function, or expected SHA-256 per name (a name missing from
    * the map fails, so a fixture gap cannot pass unnoticed).
@@ -166,8 +172,10 @@ export interface PhoneOutcome {
   readonly ok: boolean;
   /** Time from the first request to the last ACK. */
   readonly ms: number;
-  /** Per file, in order (without the bytes). */
+  /** Per file, in order (without the bytes): the last attempt's outcome. */
   readonly transfers: readonly Omit<TransferOutcome, 'data'>[];
+  /** Files that needed more than one request. */
+  readonly retried: number;
   /** The first failure, if any. */
   readonly error?: string;
 }
@@ -176,8 +184,10 @@ export interface BootStormResult {
   readonly phones: readonly PhoneOutcome[];
   /** Transfers attempted. */
   readonly transfers: number;
-  /** Transfers that failed or did not verify. */
+  /** Transfers that failed or did not verify (after all `attempts`). */
   readonly failures: number;
+  /** Transfers that failed at first and succeeded when the phone asked again. */
+  readonly retriedTransfers: number;
   /** Phones with at least one failure. */
   readonly failedPhones: number;
   /** Phone boot time percentiles (all phones). */
@@ -227,36 +237,43 @@ async function bootOnePhone(mac: string, index: number, opts: BootStormOptions):
   const finishedTransfers = new Map<string, number>();
   const transfers: Omit<TransferOutcome, 'data'>[] = [];
   let error: string | undefined;
+  let retried = 0;
   const started = performance.now();
   try {
     for (const name of (opts.files ?? defaultPhoneFiles)(mac)) {
-      const out = await instrumentedGet({
-        target: opts.target,
-        name,
-        ...(opts.portPerTransfer
-          ? {
-              bindAddress: host,
-              lingerMs: opts.lingerMs ?? (opts.retransmitTimeoutMs ?? 1000) * ((opts.retries ?? 5) + 1),
-            }
-          : { socket: sock }),
-        options,
-        retransmitTimeoutMs: opts.retransmitTimeoutMs,
-        retries: opts.retries,
-        deadlineMs: opts.deadlineMs,
-        keepData: typeof opts.verify === 'function',
-        finishedTransfers,
-      });
-      const { data: _data, ...rest } = out;
-      let outcome: Omit<TransferOutcome, 'data'> = rest;
-      if (out.ok && check && !check(out)) outcome = { ...rest, ok: false, error: 'content does not verify' };
-      transfers.push(outcome);
-      if (!outcome.ok) error ??= `${name}: ${outcome.error}`;
+      let outcome: Omit<TransferOutcome, 'data'> | undefined;
+      for (let attempt = 0; attempt < Math.max(1, opts.attempts ?? 1) && !outcome?.ok; attempt++) {
+        if (attempt > 0) retried++;
+        const out = await instrumentedGet({
+          target: opts.target,
+          name,
+          ...(opts.portPerTransfer
+            ? {
+                bindAddress: host,
+                lingerMs: opts.lingerMs ?? (opts.retransmitTimeoutMs ?? 1000) * ((opts.retries ?? 5) + 1),
+              }
+            : { socket: sock }),
+          options,
+          retransmitTimeoutMs: opts.retransmitTimeoutMs,
+          retries: opts.retries,
+          deadlineMs: opts.deadlineMs,
+          keepData: typeof opts.verify === 'function',
+          finishedTransfers,
+        });
+        const { data: _data, ...rest } = out;
+        outcome =
+          out.ok && check && !check(out) ? { ...rest, ok: false, error: 'content does not verify' } : rest;
+      }
+      transfers.push(outcome!);
+      if (!outcome!.ok) error ??= `${name}: ${outcome!.error}`;
     }
   } finally {
     await new Promise<void>((resolve) => sock.close(() => resolve()));
   }
   const ms = performance.now() - started;
-  return error === undefined ? { mac, ok: true, ms, transfers } : { mac, ok: false, ms, transfers, error };
+  return error === undefined
+    ? { mac, ok: true, ms, transfers, retried }
+    : { mac, ok: false, ms, transfers, retried, error };
 }
 
 /**
@@ -305,6 +322,7 @@ export async function runBootStorm(opts: BootStormOptions): Promise<BootStormRes
     transfers: all.length,
     failures: all.filter((t) => !t.ok).length,
     failedPhones: outcomes.filter((p) => !p.ok).length,
+    retriedTransfers: outcomes.reduce((n, p) => n + p.retried, 0),
     p50Ms: percentile(phoneMs, 50),
     p99Ms: percentile(phoneMs, 99),
     maxMs: percentile(phoneMs, 100),

@@ -39,12 +39,16 @@ export interface FaultUpstreamOptions {
   sizeDelta?: number;
   /** The address reported in results and errors. Default `fault://<id>`. */
   address?: string;
+  /** Keep every fetched name in `calls` (default true); turn off for memory measurements. */
+  recordCalls?: boolean;
 }
 
 /** A {@link Upstream} with counters for assertions. */
 export interface FaultUpstream extends Upstream {
-  /** Every fetch so far, in call order. */
+  /** Every fetch so far, in call order (empty when `recordCalls` is false). */
   readonly calls: readonly string[];
+  /** Fetches so far. */
+  readonly callCount: number;
   /** Fetches running now. */
   readonly inFlight: number;
   /** Most fetches that ran at once. */
@@ -110,6 +114,7 @@ export function createFaultUpstream(opts: FaultUpstreamOptions): FaultUpstream {
   let inFlight = 0;
   let maxInFlight = 0;
   let served = 0;
+  let callCount = 0;
   const unreachable = (why: Error) => new UpstreamUnreachableError(opts.id, [{ address, error: why }]);
 
   const run = async (name: string, kind: UpstreamFault, signal: AbortSignal): Promise<UpstreamResult> => {
@@ -147,6 +152,9 @@ export function createFaultUpstream(opts: FaultUpstreamOptions): FaultUpstream {
     get calls() {
       return calls;
     },
+    get callCount() {
+      return callCount;
+    },
     get inFlight() {
       return inFlight;
     },
@@ -160,8 +168,8 @@ export function createFaultUpstream(opts: FaultUpstreamOptions): FaultUpstream {
       fault = next;
     },
     async fetch(name: string, { signal }: UpstreamFetchOptions): Promise<UpstreamResult> {
-      const attempt = calls.length;
-      calls.push(name);
+      const attempt = callCount++;
+      if (opts.recordCalls !== false) calls.push(name);
       const kind = typeof fault === 'function' ? fault(name, attempt) : fault;
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
