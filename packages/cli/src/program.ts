@@ -9,12 +9,25 @@ import { CliError, type CliIo, defaultIo } from './io.js';
 export function createProgram(io: CliIo = defaultIo): Command {
   const program = new Command('ptftp')
     .description('Proxy TFTP server for IP-phone networks, and tools for its files and DHCP options')
-    .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      // Usage errors follow the CLI's one-line contract (`ptftp: ...`) that scripts grep for,
+      // instead of Commander's `error: ...` plus a separate hint line.
+      outputError: (s, write) => write(`ptftp: ${usageLine(s)} (see --help)\n`),
+    })
     .exitOverride();
   registerCommands(program, io);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;
+}
+
+/** Commander's `error: ...` message as one line without its prefix. */
+function usageLine(message: string): string {
+  return message
+    .replace(/^error:\s*/, '')
+    .replace(/\s*\n\s*/g, ' ')
+    .trim();
 }
 
 /**

@@ -155,9 +155,19 @@ describe('ptftp dhcp decode', () => {
     expect(err).toContain('PTFTP_ERR_DHCP_LENGTH');
   });
 
-  it('text that is not hex is a usage error (exit 2)', async () => {
+  it('text that is not hex is a usage error (exit 2), one line naming the argument', async () => {
     expect((await cli('decode', 'xyz')).code).toBe(2);
-    expect((await cli('decode', '960')).code).toBe(2);
+    const odd = await cli('decode', '960');
+    expect(odd.code).toBe(2);
+    expect(odd.err).toMatch(/^ptftp: [^\n]*hex[^\n]*even number of hex digits[^\n]*\n$/);
+  });
+
+  it('bytes pasted unquoted (one argument per byte, as Wireshark copies them) are joined', async () => {
+    expect(await cli('decode', '96', '08', '0a', '01', '01', '0a', '0a', '01', '01', '0b')).toEqual({
+      code: 0,
+      out: 'option 150 (TFTP server address): 10.1.1.10, 10.1.1.11\n',
+      err: '',
+    });
   });
 });
 

@@ -112,6 +112,24 @@ describe('ptftp get', () => {
     expect(io2.err).toBe('ptftp: blksize: 4 is not an integer in 8..65464\n');
   });
 
+  it('-o naming an existing directory fails before any transfer and leaves nothing in its parent', async () => {
+    const io = captureIo();
+    const before = await readdir(tmpdir());
+    const code = await run(['get', url('fw.bin'), '-o', outDir], io);
+    expect(code).toBe(1);
+    expect(io.err).toBe(`ptftp: -o ${outDir}: is a directory; give the file name to write\n`);
+    const stray = (await readdir(tmpdir())).filter((f) => f.endsWith('.part') && !before.includes(f));
+    expect(stray).toEqual([]);
+  });
+
+  it('-o in a missing folder names -o, not the temporary file', async () => {
+    const io = captureIo();
+    const out = join(outDir, 'no-such-folder', 'fw.bin');
+    const code = await run(['get', url('fw.bin'), '-o', out], io);
+    expect(code).toBe(1);
+    expect(io.err).toBe(`ptftp: -o ${out}: folder ${join(outDir, 'no-such-folder')} does not exist\n`);
+  });
+
   it('--help shows an example', async () => {
     const io = captureIo();
     expect(await run(['get', '--help'], io)).toBe(0);

@@ -119,7 +119,9 @@ describe('ptftp sgn', () => {
     writeFileSync(p('cut.sgn'), bytes.subarray(0, 60));
     const cut = await cli('sgn', 'verify', p('cut.sgn'), '--cert', p('ccm.pem'));
     expect(cut.code).toBe(1);
-    expect(cut.err).toMatch(/^ptftp: header: HEADER_LENGTH is \d+ but the file has only 60 bytes/);
+    expect(cut.err).toMatch(
+      /^ptftp: \S*cut\.sgn: header: HEADER_LENGTH is \d+ but the file has only 60 bytes\n$/,
+    );
   });
 
   it('usage errors exit 2', async () => {
@@ -129,6 +131,17 @@ describe('ptftp sgn', () => {
       (await cli('sgn', 'sign', file, '--key', p('ccm.key'), '--cert', p('ccm.pem'), '--hash', 'md5')).code,
     ).toBe(2);
     expect((await cli('sgn', 'verify', `${file}.sgn`)).code).toBe(2);
+    const both = await cli(
+      'sgn',
+      'verify',
+      `${file}.sgn`,
+      '--cert',
+      p('ccm.pem'),
+      '--trust-list',
+      p('x.tlv'),
+    );
+    expect(both.code).toBe(2);
+    expect(both.err).toBe('ptftp: sgn verify takes --cert or --trust-list, not both\n');
   });
 
   it('a key that does not match the certificate exits 1 with the reason', async () => {
@@ -283,6 +296,23 @@ describe('ptftp tlv and trust', () => {
       p('CTL2.tlv'),
     );
     expect(add.code, add.err).toBe(0);
+    expect(add.out).toMatch(/^added 1 record\(s\); 3 records, re-signed/);
+    // the same add again changes nothing, and says so
+    const again = await cli(
+      'tlv',
+      'add',
+      p('CTL2.tlv'),
+      '--record',
+      `TFTP:${p('proxy.pem')}`,
+      '--key',
+      p('ccm.key'),
+      '--cert',
+      p('ccm.pem'),
+      '-o',
+      p('CTL3.tlv'),
+    );
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toMatch(/^added 0 record\(s\); 3 records, re-signed/);
     const yes = await cli(
       'trust',
       'check',
@@ -361,4 +391,69 @@ describe('--help with examples on every verb', () => {
       expect(r.out).toContain(`$ ptftp ${verb.join(' ')}`);
     });
   }
+});
+
+describe('errors name the argument that was wrong (one line on stderr, exit 1)', () => {
+  const file = () => p('SEP001122334455.cnf.xml');
+  const oneLine = (err: string) => expect(err).toMatch(/^ptftp: [^\n]+\n$/);
+
+  it('a file that is not PEM given as --key or --cert is named by option and path', async () => {
+    writeFileSync(p('junk.pem'), 'junk\n');
+    const key = await cli('sgn', 'sign', file(), '--key', p('junk.pem'), '--cert', p('ccm.pem'));
+    expect(key.code).toBe(1);
+    oneLine(key.err);
+    expect(key.err).toContain(`--key ${p('junk.pem')}: not a readable private key`);
+    const cert = await cli('sgn', 'sign', file(), '--key', p('ccm.key'), '--cert', p('junk.pem'));
+    expect(cert.code).toBe(1);
+    expect(cert.err).toBe(`ptftp: --cert ${p('junk.pem')}: no PEM certificate in it\n`);
+  });
+
+  it('swapped --key and --cert are recognised', async () => {
+    const r = await cli('sgn', 'sign', file(), '--key', p('ccm.pem'), '--cert', p('ccm.key'));
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`ptftp: --key ${p('ccm.pem')}: holds a certificate, not a private key\n`);
+  });
+
+  it('a missing file says which option it was given to', async () => {
+    const r = await cli('sgn', 'sign', file(), '--key', p('nope.key'), '--cert', p('ccm.pem'));
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`ptftp: cannot read --key ${p('nope.key')}: no such file (ENOENT)\n`);
+  });
+
+  it('an output in a missing folder says the folder is missing', async () => {
+    const out = p('no-such-folder/ITLFile.tlv');
+    const r = await cli('tlv', 'build', '-o', out, '--key', p('recovery.key'), '--cert', p('recovery.pem'));
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`ptftp: cannot write ${out}: folder ${p('no-such-folder')} does not exist (ENOENT)\n`);
+  });
+
+  it('tlv build: a bad --record certificate names the record', async () => {
+    const r = await cli(
+      'tlv',
+      'build',
+      '-o',
+      p('bad-records.tlv'),
+      '--key',
+      p('recovery.key'),
+      '--cert',
+      p('recovery.pem'),
+      '--record',
+      `TFTP:${p('junk.pem')}`,
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`ptftp: --record TFTP:${p('junk.pem')}: no PEM certificate in it\n`);
+  });
+
+  it('trust check: a broken --itl is told apart from a broken --file', async () => {
+    await cli('sgn', 'sign', file(), '--key', p('ccm.key'), '--cert', p('ccm.pem'), '-o', p('t.sgn'));
+    const itl = await cli('trust', 'check', '--file', p('t.sgn'), '--itl', file());
+    expect(itl.code).toBe(1);
+    oneLine(itl.err);
+    expect(itl.err).toMatch(new RegExp(`^ptftp: --itl ${file().replace(/[.]/g, '\\.')}: header: `));
+    const f = await cli('trust', 'check', '--file', file(), '--itl', p('t.sgn'));
+    expect(f.code).toBe(1);
+    expect(f.err).toMatch(/^ptftp: --itl \S+t\.sgn: .*is a signed file, not a trust list/);
+    const tvs = await cli('trust', 'check', '--file', p('t.sgn'), '--tvs-trust', p('junk.pem'));
+    expect(tvs.err).toBe(`ptftp: --tvs-trust ${p('junk.pem')}: no PEM certificate in it\n`);
+  });
 });

@@ -191,6 +191,13 @@ export function analyze(plan: DhcpPlan, opts: { target?: RendererName } = {}): F
     if (V6_TARGETS.includes(target) && !hasV6 && hasV4) {
       add(familyFinding(target, 'IPv6', 'isc or kea4'));
     }
+    // With both families in the plan, a one-family target silently leaves the other out.
+    if (V4_TARGETS.includes(target) && hasV4 && hasV6) {
+      add(halfRendered(target, 'IPv4', 'IPv6', target === 'isc' ? 'isc6' : 'kea6'));
+    }
+    if (V6_TARGETS.includes(target) && hasV6 && hasV4) {
+      add(halfRendered(target, 'IPv6', 'IPv4', target === 'isc6' ? 'isc' : 'kea4'));
+    }
     if (target === 'windows') {
       add({
         severity: 'info',
@@ -226,6 +233,16 @@ function familyFinding(target: RendererName, family: string, other: string): Fin
     code: 'PTFTP_DHCP_TARGET_FAMILY',
     message: `${target} only sends ${family} options, and the plan has no ${family} TFTP server.`,
     fix: `Render for ${other} instead, or add ${family} TFTP addresses.`,
+    target,
+  };
+}
+
+function halfRendered(target: RendererName, sent: string, left: string, other: RendererName): Finding {
+  return {
+    severity: 'warning',
+    code: 'PTFTP_DHCP_TARGET_FAMILY',
+    message: `${target} renders only the ${sent} part of the plan; its ${left} TFTP servers are not in this configuration.`,
+    fix: `Render the plan again with --format ${other} for the ${left} servers.`,
     target,
   };
 }

@@ -127,6 +127,23 @@ describe('analyze(plan): advice with a severity and a fix', () => {
     ).toBe('kea4');
   });
 
+  it('a dual-stack plan rendered for a one-family target warns that the other family is left out', () => {
+    const plan = { v4: ['10.1.1.10', '10.1.1.11'], v6: ['2001:db8::10', '2001:db8::11'] };
+    for (const [target, left, other] of [
+      ['isc', 'IPv6', 'isc6'],
+      ['kea4', 'IPv6', 'kea6'],
+      ['isc6', 'IPv4', 'isc'],
+      ['kea6', 'IPv4', 'kea4'],
+    ] as const) {
+      const f = find(analyze(plan, { target }), 'PTFTP_DHCP_TARGET_FAMILY');
+      expect(f?.severity).toBe('warning');
+      expect(f?.message).toContain(`its ${left} TFTP servers are not in this configuration`);
+      expect(f?.fix).toContain(`--format ${other}`);
+    }
+    // targets that carry both families (dnsmasq, ios, windows) say nothing
+    expect(find(analyze(plan, { target: 'dnsmasq' }), 'PTFTP_DHCP_TARGET_FAMILY')).toBeUndefined();
+  });
+
   it('a name a configuration cannot carry is an error', () => {
     expect(
       find(analyze({ v4: ['10.1.1.10', '10.1.1.11'], serverName: 'tftp"x' }), 'PTFTP_DHCP_INVALID_NAME')

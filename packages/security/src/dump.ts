@@ -57,6 +57,8 @@ function headerValue(el: TlvElement): string {
     case HeaderTag.SIGNATURE_MODULUS:
       return `${el.value[0]} (${[512, 1024, 2048, 4096][el.value[0] ?? 9] ?? '?'}-bit)`;
     case HeaderTag.TIMESTAMP: {
+      // Only the first TIMESTAMP is length-checked by parseHeader; a dump shows the others raw.
+      if (el.value.length !== 4) return el.value.toString('hex');
       const t = el.value.readUInt32BE(0);
       return `${t} (${new Date(t * 1000).toISOString()})`;
     }
@@ -95,6 +97,10 @@ export function formatHeader(header: SignedHeader): string {
 }
 
 function recordValue(el: TlvElement): string {
+  // A hostile file may repeat RECORD_LENGTH or ROLE with odd lengths: show those raw.
+  if ((el.tag === RecordTag.RECORD_LENGTH || el.tag === RecordTag.ROLE) && el.value.length !== 2) {
+    return el.value.toString('hex');
+  }
   switch (el.tag) {
     case RecordTag.RECORD_LENGTH:
       return String(el.value.readUInt16BE(0));

@@ -157,7 +157,13 @@ export function verifySgn(file: Uint8Array, opts: VerifyOptions = {}): SgnVerifi
  */
 export function stripSgn(file: Uint8Array): Buffer {
   const bytes = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
-  if (bytes.length < 10 || bytes[0] !== HeaderTag.VERSION || bytes[5] !== HeaderTag.HEADER_LENGTH) {
+  if (
+    bytes.length < 10 ||
+    bytes[0] !== HeaderTag.VERSION ||
+    bytes.readUInt16BE(1) !== 2 ||
+    bytes[5] !== HeaderTag.HEADER_LENGTH ||
+    bytes.readUInt16BE(6) !== 2
+  ) {
     throw new SecurityError(
       'PTFTP_ERR_TLV_LENGTH',
       'not a signed file: VERSION (tag 1) and HEADER_LENGTH (tag 2) are not at offsets 0 and 5',
@@ -167,6 +173,14 @@ export function stripSgn(file: Uint8Array): Buffer {
     );
   }
   const headerLength = bytes.readUInt16BE(8);
+  // Below 10 the "original file" would start inside VERSION / HEADER_LENGTH themselves.
+  if (headerLength < 10) {
+    throw new SecurityError(
+      'PTFTP_ERR_TLV_HEADER_LENGTH',
+      `HEADER_LENGTH ${headerLength} cannot be right: VERSION and HEADER_LENGTH alone take 10 bytes`,
+      { offset: 8 },
+    );
+  }
   if (headerLength > bytes.length) {
     throw new SecurityError(
       'PTFTP_ERR_TLV_TRUNCATED',

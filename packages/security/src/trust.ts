@@ -3,7 +3,7 @@ import { type PublicKeyInput, rsaVerify } from './crypto-rsa.js';
 import { parseHeader, type SignerId, signedBytes } from './header.js';
 import { canSignFiles, Role, roleName } from './roles.js';
 import { isEncrypted } from './sgn.js';
-import { parseTrustList, type TrustList, type TrustRecord } from './trust-list.js';
+import { parseTrustList, type TrustList, type TrustRecord, verifyTrustList } from './trust-list.js';
 
 /** Which rule made a phone accept a file. */
 export type TrustRule = 'CTL' | 'ITL' | 'TVS' | 'NO_TRUST_LIST';
@@ -74,9 +74,10 @@ const sameSigner = (s: SignerId, serial: Buffer, issuer: string) =>
 /**
  * Decide whether a phone holding `phone` accepts a signed file (`.sgn`, `.enc.sgn`, or an ITL
  * or CTL update), by Cisco's rules: the signer must be a TFTP or CCM+TFTP certificate in the
- * phone's CTL, or one in its ITL, or a certificate a TVS listed in its ITL vouches for (a trust
- * list may also be signed by a SAST the phone already holds). The signature is checked with
- * the key that matched. When rejected, the remedies say which certificate to move where.
+ * phone's CTL, or one in its ITL, or a certificate a TVS listed in its ITL vouches for. A new
+ * trust list must instead be signed by a SAST the phone already holds (in its CTL or ITL, or
+ * vouched for by TVS), and must itself keep the trust-list rules (its signer a SAST record of
+ * it, at most 2 SAST records). The signature is checked with the key that matched. When rejected, the remedies say which certificate to move where.
  *
  * @example
  * ```ts
@@ -113,9 +114,23 @@ export function evaluateTrust(
     };
   }
 
-  // Trust-list updates may also come from a SAST the phone already holds.
-  const mayList = (r: TrustRecord) =>
-    canSignFiles(r.role) || (listKind !== undefined && r.role === Role.SAST);
+  if (listKind !== undefined) {
+    const own = verifyTrustList(file);
+    if (!own.valid && own.code === 'PTFTP_ERR_TRUST_RULE') {
+      return {
+        ...base,
+        accepted: false,
+        reason: `the ${listKind} ${header.filename} breaks the trust-list rules: ${own.reason}`,
+        matchedBy: undefined,
+        checks: [],
+        remedies: [],
+      };
+    }
+  }
+
+  // A new trust list must be signed by a SAST the phone already holds (a TFTP certificate may
+  // sign configuration files, not trust lists); files are signed by TFTP / CCM+TFTP.
+  const mayList = (r: TrustRecord) => (listKind !== undefined ? r.role === Role.SAST : canSignFiles(r.role));
   const checks: TrustCheck[] = [];
   const fromList = (rule: 'CTL' | 'ITL', list: TrustList | undefined): TrustRecord | 'bad' | undefined => {
     if (!list) {

@@ -61,3 +61,24 @@ describe('show ctl / show itl style dump', () => {
     expect(text).toMatch(/Payload: 5 bytes after the \d+-byte header/);
   });
 });
+
+describe('dump of hostile trust lists', () => {
+  it('a repeated RECORD_LENGTH or ROLE of odd length is shown raw, not a RangeError', () => {
+    const list = buildTrustList({
+      keyPem: sast.keyPem,
+      certPem: sast.certPem,
+      filename: 'CTLFile.tlv',
+      records: [],
+    });
+    // record: RECORD_LENGTH 14 | RECORD_LENGTH again, 1 byte 0x42 | ROLE 3 (TFTP)
+    const odd = Buffer.from('01000200' + '0e' + '01000142' + '0400020003', 'hex');
+    const withRole = Buffer.from('01000200' + '0e' + '0400020003' + '04000103', 'hex');
+    for (const [extra, raw] of [
+      [odd, /RECORDLENGTH\s+1\s+42$/m],
+      [withRole, /FUNCTION\s+1\s+03$/m],
+    ] as const) {
+      const text = formatTrustList(Buffer.concat([list, extra]));
+      expect(text).toMatch(raw);
+    }
+  });
+});

@@ -156,6 +156,21 @@ describe('.sgn sign / verify / strip', () => {
       expect.objectContaining({ code: 'PTFTP_ERR_TLV_TRUNCATED' }),
     );
   });
+
+  it('stripSgn: a HEADER_LENGTH below 10 (inside tags 1 and 2) is refused, not returned as content', () => {
+    const sgn = signSgn(XML, { filename: 'a.xml', keyPem: tftp.keyPem, certPem: tftp.certPem });
+    for (const bogus of [0, 4, 9]) {
+      const edited = Buffer.from(sgn);
+      edited.writeUInt16BE(bogus, 8);
+      expect(() => stripSgn(edited)).toThrow(
+        expect.objectContaining({ code: 'PTFTP_ERR_TLV_HEADER_LENGTH' }),
+      );
+    }
+    // VERSION whose length field is not 2: not a signed file
+    const odd = Buffer.from(sgn);
+    odd.writeUInt16BE(3, 1);
+    expect(() => stripSgn(odd)).toThrow(expect.objectContaining({ code: 'PTFTP_ERR_TLV_LENGTH' }));
+  });
 });
 
 describe('fuzz: mutated signed files give typed errors or invalid results, never a crash', () => {

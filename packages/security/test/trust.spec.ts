@@ -1,13 +1,20 @@
 import {
   addToTrustList,
+  assembleSignedFile,
+  buildRecord,
   buildTrustList,
+  encodeElements,
   evaluateTrust,
   type GeneratedCertificate,
   generateItlRecoveryCertificate,
+  rsaSign,
   signSgn,
+  type TrustRecord,
 } from '@ptftp/security';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeCert } from './fixtures.js';
+
+const encodeTrustRecord = (r: TrustRecord) => encodeElements(r.elements);
 
 // Home cluster A (the phone's) and a proxy with its own CallManager certificate.
 let recovery: GeneratedCertificate;
@@ -128,5 +135,56 @@ describe('evaluateTrust: which signer a phone accepts', () => {
     expect(d.reason).toMatch(/does not verify.*modified after signing/);
     expect(d.remedies).toEqual([]);
     expect(d.checks.find((c) => c.rule === 'ITL')?.outcome).toBe('signature-invalid');
+  });
+});
+
+describe('evaluateTrust: trust-list updates (spec: a new version must be signed by a previously known SAST)', () => {
+  it('an ITL update signed by a certificate the phone holds only as CCM+TFTP is rejected', () => {
+    const phoneItl = buildTrustList({
+      keyPem: recovery.keyPem,
+      certPem: recovery.certPem,
+      records: [{ role: 'CCM+TFTP', certificate: homeCcm.certPem }],
+    });
+    // homeCcm signs a new ITL (and so is a SAST record of that new ITL)
+    const update = buildTrustList({
+      keyPem: homeCcm.keyPem,
+      certPem: homeCcm.certPem,
+      records: [{ role: 'CCM+TFTP', certificate: homeCcm.certPem }],
+    });
+    const d = evaluateTrust(update, { itl: phoneItl });
+    expect(d.accepted).toBe(false);
+    expect(d.fileKind).toBe('ITL');
+    expect(d.checks.find((c) => c.rule === 'ITL')).toMatchObject({
+      outcome: 'not-listed',
+      detail: expect.stringMatching(/listed only as CCM\+TFTP, which may not sign this file/),
+    });
+    // the same certificate still signs configuration files
+    expect(evaluateTrust(signBy(homeCcm), { itl: phoneItl })).toMatchObject({ accepted: true, rule: 'ITL' });
+  });
+
+  it('an update holding 3 SAST records is rejected even when a known SAST signed it', () => {
+    const third = makeCert('cucm-b');
+    const records = [recovery, homeCcm, third].map((c) =>
+      buildRecord({ role: 'SAST', certificate: c.certPem }),
+    );
+    const cert = records[0]!;
+    const update = assembleSignedFile(
+      {
+        version: [1, 2],
+        signerVersion: [1, 0],
+        signer: { name: cert.subjectName, serial: cert.serial, issuer: cert.issuerName },
+        hash: 'sha1',
+        modulusBytes: 256,
+        filename: 'ITLFile.tlv',
+        timestamp: 1_700_000_000,
+      },
+      Buffer.concat(records.map((r) => encodeTrustRecord(r))),
+      (bytes) => rsaSign(bytes, recovery.keyPem, 'sha1'),
+    );
+    const d = evaluateTrust(update, { itl });
+    expect(d.accepted).toBe(false);
+    expect(d.reason).toMatch(
+      /breaks the trust-list rules: a trust list holds at most 2 SAST records, this one has 3/,
+    );
   });
 });

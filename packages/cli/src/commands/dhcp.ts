@@ -30,6 +30,17 @@ export function register(program: Command, io: CliIo): void {
     .command('dhcp')
     .description(
       'Encode, decode and plan the DHCP options that point phones at TFTP servers (150, 66, v6 17)',
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ ptftp dhcp option150 10.1.1.10 10.1.1.11
+  96080a01010a0a01010b
+  $ ptftp dhcp option17 2001:db8::10 2001:db8::11 --format kea
+  $ ptftp dhcp decode 96080a01010a0a01010b
+  $ ptftp dhcp plan --v4 10.1.1.10 10.1.1.11 --v6 2001:db8::10 2001:db8::11 --endpoints dual
+`,
     );
 
   dhcp
@@ -128,7 +139,11 @@ Examples:
   dhcp
     .command('decode')
     .description('Decode an option (150, 66, v6 17) or a whole DHCPv4/DHCPv6 message given in hex')
-    .argument('<hex>', 'the bytes in hex (spaces, ":" and a leading 0x are ignored)', parseHex)
+    .argument(
+      '<hex...>',
+      'the bytes in hex, in one or several arguments (spaces, ":" and a leading 0x are ignored)',
+      collectHex,
+    )
     .addOption(
       new Option('--as <kind>', 'what the bytes are')
         .choices(['auto', 'option150', 'option66', 'option17', 'dhcpv4', 'dhcpv6'])
@@ -148,9 +163,9 @@ Examples:
   $ ptftp dhcp decode "$(tshark -r reply.pcap -T fields -e udp.payload)" --json
 `,
     )
-    .action((bytes: Uint8Array, opts: { as: string; json?: boolean }) =>
+    .action((pieces: string[], opts: { as: string; json?: boolean }) =>
       guard(() => {
-        const decoded = decode(bytes, opts.as);
+        const decoded = decode(parseHex(pieces.join('')), opts.as);
         io.stdout(opts.json ? `${JSON.stringify(decoded, jsonBytes, 2)}\n` : describe(decoded));
       }),
     );
@@ -272,10 +287,16 @@ function v6Renderer(format: string): RendererName {
   return format as RendererName;
 }
 
-function parseHex(text: string): Uint8Array {
+/** One argument of `decode`: hex digits, separators dropped; pasted dumps may span arguments. */
+function collectHex(text: string, previous: string[] = []): string[] {
   const clean = text.replace(/^0x/i, '').replace(/[\s:.-]/g, '');
-  if (clean.length === 0 || clean.length % 2 !== 0 || !/^[0-9a-f]+$/i.test(clean)) {
-    throw new InvalidArgumentError('expected an even number of hex digits');
+  if (!/^[0-9a-f]*$/i.test(clean)) throw new InvalidArgumentError('expected hex digits');
+  return [...previous, clean];
+}
+
+function parseHex(clean: string): Uint8Array {
+  if (clean.length === 0 || clean.length % 2 !== 0) {
+    throw new CliError(`hex: expected an even number of hex digits, got ${clean.length}`, 2);
   }
   return Uint8Array.from(Buffer.from(clean, 'hex'));
 }

@@ -114,6 +114,7 @@ async function download(url: string, output: string | undefined, flags: Transfer
     await pipeline(stream, sink, { end: io !== defaultIo });
     return;
   }
+  await checkOutput(target);
   // Write beside the target and rename on success: a failed transfer leaves nothing behind,
   // and an existing file is replaced only by a complete one.
   const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`);
@@ -126,6 +127,27 @@ async function download(url: string, output: string | undefined, flags: Transfer
     throw err;
   } finally {
     bar?.stop();
+  }
+}
+
+/**
+ * Refuse an output the transfer could never be renamed onto, before asking the server: a
+ * directory (the temporary file would land beside it, in its parent) or a missing folder
+ * (the error would name the hidden temporary file, not -o).
+ */
+async function checkOutput(target: string): Promise<void> {
+  const kind = async (path: string) => {
+    try {
+      return (await stat(path)).isDirectory() ? 'dir' : 'file';
+    } catch {
+      return 'missing';
+    }
+  };
+  if ((await kind(target)) === 'dir') {
+    throw new CliError(`-o ${target}: is a directory; give the file name to write`);
+  }
+  if ((await kind(dirname(target))) !== 'dir') {
+    throw new CliError(`-o ${target}: folder ${dirname(target)} does not exist`);
   }
 }
 

@@ -10,7 +10,7 @@ import {
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CliError, type CliIo } from '../../io.js';
-import { readBytes, readText, writeBytes } from './files.js';
+import { aboutFile, readBytes, readCertPem, readText, writeBytes } from './files.js';
 
 export function register(program: Command, io: CliIo): void {
   const cert = program
@@ -91,7 +91,7 @@ export function register(program: Command, io: CliIo): void {
     .action((path: string) => {
       const raw = readBytes(path, 'certificate');
       const text = raw.toString('utf8');
-      const info = readCertificate(text.includes('-----BEGIN') ? text : raw);
+      const info = aboutFile(path, () => readCertificate(text.includes('-----BEGIN') ? text : raw));
       io.stdout(
         [
           `subject: ${info.subjectName}`,
@@ -120,7 +120,11 @@ export function register(program: Command, io: CliIo): void {
     )
     .action((certs: string[], opts: { out: string; store: string; role?: string }) => {
       const text = exportCertificateBundle(
-        certs.map((p) => ({ certificate: readText(p, 'certificate'), store: opts.store, role: opts.role })),
+        certs.map((p) => ({
+          certificate: readCertPem(p, 'certificate'),
+          store: opts.store,
+          role: opts.role,
+        })),
       );
       writeBytes(opts.out, text);
       io.stdout(`${certs.length} certificate(s) -> ${opts.out}\n`);

@@ -2,7 +2,15 @@ import { basename } from 'node:path';
 import { decryptConfig, encryptConfig, type HashName, signEncryptedConfigStub } from '@ptftp/security';
 import type { Command } from 'commander';
 import type { CliIo } from '../../io.js';
-import { hashOption, readBytes, readText, timestampOption, writeBytes } from './files.js';
+import {
+  aboutFile,
+  hashOption,
+  readBytes,
+  readCertPem,
+  readKeyPem,
+  timestampOption,
+  writeBytes,
+} from './files.js';
 
 export function register(program: Command, io: CliIo): void {
   const enc = program
@@ -48,12 +56,12 @@ export function register(program: Command, io: CliIo): void {
         },
       ) => {
         const signing = {
-          keyPem: readText(opts.key, 'key'),
-          certPem: readText(opts.cert, 'certificate'),
+          keyPem: readKeyPem(opts.key, '--key'),
+          certPem: readCertPem(opts.cert, '--cert'),
           hash: opts.hash,
           timestamp: opts.timestamp,
         };
-        const phoneCertPem = readText(opts.phoneCert, 'phone certificate');
+        const phoneCertPem = readCertPem(opts.phoneCert, '--phone-cert');
         const name = opts.name ?? basename(config);
         const out = opts.out ?? `${config}.enc.sgn`;
         writeBytes(out, encryptConfig(readBytes(config), { ...signing, phoneCertPem, filename: name }));
@@ -77,10 +85,12 @@ export function register(program: Command, io: CliIo): void {
       '\nExamples:\n  $ ptftp enc decrypt SEP001122334455.cnf.xml.enc.sgn --phone-key phone.key --cert tftp.pem -o SEP001122334455.cnf.xml\n',
     )
     .action((file: string, opts: { phoneKey: string; cert?: string; out?: string }) => {
-      const result = decryptConfig(readBytes(file), {
-        phoneKeyPem: readText(opts.phoneKey, 'key'),
-        certPem: opts.cert ? readText(opts.cert, 'certificate') : undefined,
-      });
+      const decrypt = {
+        phoneKeyPem: readKeyPem(opts.phoneKey, '--phone-key'),
+        certPem: opts.cert ? readCertPem(opts.cert, '--cert') : undefined,
+      };
+      const bytes = readBytes(file);
+      const result = aboutFile(file, () => decryptConfig(bytes, decrypt));
       if (opts.out) {
         writeBytes(opts.out, result.xml);
         io.stdout(`decrypted ${result.filename} (${result.xml.length} bytes) -> ${opts.out}\n`);

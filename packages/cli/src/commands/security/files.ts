@@ -1,16 +1,75 @@
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { type HashName, type RoleInput, toRole } from '@ptftp/security';
+import { dirname } from 'node:path';
+import { type HashName, isSecurityError, type RoleInput, readCertificate, toRole } from '@ptftp/security';
 import { Option } from 'commander';
 import { CliError } from '../../io.js';
+
+const FS_REASONS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'is a directory',
+};
+
+function fsReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === undefined) return (err as Error).message;
+  return FS_REASONS[code] ? `${FS_REASONS[code]} (${code})` : code;
+}
 
 /** Read a file the user named, with a one-line error instead of a stack. */
 export function readBytes(path: string, what = 'file'): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new CliError(
-      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    throw new CliError(`cannot read ${what} ${path}: ${fsReason(err)}`);
+  }
+}
+
+/**
+ * Read a private key the user named and check it loads, so a wrong file is reported with the
+ * option and path (`--key x.pem: ...`) instead of an OpenSSL decoder code.
+ */
+export function readKeyPem(path: string, flag: string): string {
+  const text = readText(path, flag);
+  if (/-----BEGIN CERTIFICATE-----/.test(text) && !/PRIVATE KEY-----/.test(text)) {
+    throw new CliError(`${flag} ${path}: holds a certificate, not a private key`);
+  }
+  try {
+    createPrivateKey(text);
+  } catch {
+    throw new CliError(`${flag} ${path}: not a readable private key (PEM, PKCS#1 or PKCS#8, unencrypted)`);
+  }
+  return text;
+}
+
+/** Read a certificate the user named and check it parses, naming the option and path when not. */
+export function readCertPem(path: string, flag: string, label = `${flag} ${path}`): string {
+  const text = readText(path, flag);
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) {
+    const what = /PRIVATE KEY-----/.test(text)
+      ? 'holds a private key, not a certificate'
+      : 'no PEM certificate in it';
+    throw new CliError(`${label}: ${what}`);
+  }
+  try {
+    readCertificate(text);
+  } catch (err) {
+    throw new CliError(`${label}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return text;
+}
+
+/**
+ * Run a library call on a file the user named: a {@link SecurityError} about its bytes becomes
+ * one line that says which argument was wrong (`--itl ITLFile.tlv: header: ...`).
+ */
+export function aboutFile<T>(label: string, body: () => T): T {
+  try {
+    return body();
+  } catch (err) {
+    if (isSecurityError(err)) throw new CliError(`${label}: ${err.message}`);
+    throw err;
   }
 }
 
@@ -22,9 +81,10 @@ export function writeBytes(path: string, data: string | Uint8Array, mode?: numbe
   try {
     writeFileSync(path, data, mode === undefined ? undefined : { mode });
   } catch (err) {
-    throw new CliError(
-      `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    const code = (err as NodeJS.ErrnoException).code;
+    // ENOENT on a write means the folder is missing, not the file.
+    const reason = code === 'ENOENT' ? `folder ${dirname(path)} does not exist (ENOENT)` : fsReason(err);
+    throw new CliError(`cannot write ${path}: ${reason}`);
   }
 }
 

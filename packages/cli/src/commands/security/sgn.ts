@@ -1,8 +1,24 @@
 import { basename } from 'node:path';
-import { formatSignedFile, type HashName, parseHeader, signSgn, stripSgn, verifySgn } from '@ptftp/security';
+import {
+  formatSignedFile,
+  type HashName,
+  parseHeader,
+  parseTrustList,
+  signSgn,
+  stripSgn,
+  verifySgn,
+} from '@ptftp/security';
 import type { Command } from 'commander';
 import { CliError, type CliIo } from '../../io.js';
-import { hashOption, readBytes, readText, timestampOption, writeBytes } from './files.js';
+import {
+  aboutFile,
+  hashOption,
+  readBytes,
+  readCertPem,
+  readKeyPem,
+  timestampOption,
+  writeBytes,
+} from './files.js';
 
 export function register(program: Command, io: CliIo): void {
   const sgn = program
@@ -34,8 +50,8 @@ export function register(program: Command, io: CliIo): void {
         const out = opts.out ?? `${file}.sgn`;
         const signed = signSgn(readBytes(file), {
           filename: opts.name ?? basename(file),
-          keyPem: readText(opts.key, 'key'),
-          certPem: readText(opts.cert, 'certificate'),
+          keyPem: readKeyPem(opts.key, '--key'),
+          certPem: readCertPem(opts.cert, '--cert'),
           hash: opts.hash,
           timestamp: opts.timestamp,
         });
@@ -58,10 +74,16 @@ export function register(program: Command, io: CliIo): void {
     )
     .action((file: string, opts: { cert?: string; trustList?: string }) => {
       if (!opts.cert && !opts.trustList) throw new CliError('sgn verify needs --cert or --trust-list', 2);
-      const v = verifySgn(readBytes(file), {
-        certPem: opts.cert ? readText(opts.cert, 'certificate') : undefined,
-        trustList: opts.trustList ? readBytes(opts.trustList, 'trust list') : undefined,
-      });
+      if (opts.cert && opts.trustList) {
+        throw new CliError('sgn verify takes --cert or --trust-list, not both', 2);
+      }
+      const certPem = opts.cert ? readCertPem(opts.cert, '--cert') : undefined;
+      const listPath = opts.trustList;
+      const trustList = listPath
+        ? aboutFile(`--trust-list ${listPath}`, () => parseTrustList(readBytes(listPath, '--trust-list')))
+        : undefined;
+      const bytes = readBytes(file);
+      const v = aboutFile(file, () => verifySgn(bytes, { certPem, trustList }));
       if (v.valid) {
         io.stdout(
           `valid: ${v.filename} signed by ${v.signer.name} (serial ${v.signer.serialHex}), ${v.hash.toUpperCase()}, ${v.payload.length} bytes of content\n`,
@@ -80,7 +102,8 @@ export function register(program: Command, io: CliIo): void {
     .action((file: string, opts: { out?: string }) => {
       const out = opts.out ?? (file.endsWith('.sgn') ? file.slice(0, -4) : undefined);
       if (!out) throw new CliError(`${file} does not end in .sgn: give -o OUT`, 2);
-      const original = stripSgn(readBytes(file));
+      const bytes = readBytes(file);
+      const original = aboutFile(file, () => stripSgn(bytes));
       writeBytes(out, original);
       io.stdout(`stripped ${original.length} bytes -> ${out}\n`);
     });
@@ -90,6 +113,7 @@ export function register(program: Command, io: CliIo): void {
     .description('print the header of a .sgn / .enc.sgn file')
     .addHelpText('after', '\nExamples:\n  $ ptftp sgn show SEP001122334455.cnf.xml.sgn\n')
     .action((file: string) => {
-      io.stdout(formatSignedFile(readBytes(file)));
+      const bytes = readBytes(file);
+      io.stdout(aboutFile(file, () => formatSignedFile(bytes)));
     });
 }

@@ -11,11 +11,13 @@ import {
 import type { Command } from 'commander';
 import type { CliIo } from '../../io.js';
 import {
+  aboutFile,
   collect,
   hashOption,
   parseRecordSpec,
   readBytes,
-  readText,
+  readCertPem,
+  readKeyPem,
   timestampOption,
   writeBytes,
 } from './files.js';
@@ -25,7 +27,7 @@ const ROLES = 'ROLE is SAST, CCM, CCM+TFTP, TFTP, CAPF, SRST, APP-SERVER or TVS'
 function records(specs: readonly string[]): TrustRecordInput[] {
   return specs.map((spec) => {
     const { role, path } = parseRecordSpec(spec);
-    return { role, certificate: readText(path, 'certificate') };
+    return { role, certificate: readCertPem(path, '--record', `--record ${spec}`) };
   });
 }
 
@@ -65,8 +67,8 @@ export function register(program: Command, io: CliIo): void {
         timestamp?: number;
       }) => {
         const bytes = buildTrustList({
-          keyPem: readText(opts.key, 'key'),
-          certPem: readText(opts.cert, 'certificate'),
+          keyPem: readKeyPem(opts.key, '--key'),
+          certPem: readCertPem(opts.cert, '--cert'),
           hash: opts.hash,
           timestamp: opts.timestamp,
           filename: opts.filename ?? basename(opts.out),
@@ -86,7 +88,8 @@ export function register(program: Command, io: CliIo): void {
     .description("print a trust list the way Cisco's show ctl / show itl do")
     .addHelpText('after', '\nExamples:\n  $ ptftp tlv show ITLSEP001122334455.tlv\n')
     .action((file: string) => {
-      io.stdout(formatTrustList(readBytes(file)));
+      const bytes = readBytes(file);
+      io.stdout(aboutFile(file, () => formatTrustList(bytes)));
     });
 
   tlv
@@ -96,7 +99,8 @@ export function register(program: Command, io: CliIo): void {
     )
     .addHelpText('after', '\nExamples:\n  $ ptftp tlv verify CTLFile.tlv\n')
     .action((file: string) => {
-      const v = verifyTrustList(readBytes(file));
+      const bytes = readBytes(file);
+      const v = aboutFile(file, () => verifyTrustList(bytes));
       if (v.valid) {
         io.stdout(
           `valid: ${v.list.header.filename} (${v.list.records.length} records) signed by SAST ${v.signer?.subjectName} (serial ${v.signer?.serialHex}), ${v.list.header.hash.toUpperCase()}\n`,
@@ -132,18 +136,21 @@ export function register(program: Command, io: CliIo): void {
           timestamp?: number;
         },
       ) => {
-        const bytes = addToTrustList(readBytes(file), {
-          keyPem: readText(opts.key, 'key'),
-          certPem: readText(opts.cert, 'certificate'),
+        const existing = readBytes(file);
+        const add = {
+          keyPem: readKeyPem(opts.key, '--key'),
+          certPem: readCertPem(opts.cert, '--cert'),
           hash: opts.hash,
           timestamp: opts.timestamp,
           records: records(opts.record),
-        });
+        };
+        const bytes = aboutFile(file, () => addToTrustList(existing, add));
         const out = opts.out ?? file;
         writeBytes(out, bytes);
-        io.stdout(
-          `added ${opts.record.length} record(s); ${parseTrustList(bytes).records.length} records, re-signed -> ${out}\n`,
-        );
+        const total = parseTrustList(bytes).records.length;
+        // Records already listed in the same role are skipped, so count what really changed.
+        const added = total - parseTrustList(existing).records.length;
+        io.stdout(`added ${added} record(s); ${total} records, re-signed -> ${out}\n`);
       },
     );
 }

@@ -1,7 +1,13 @@
-import { evaluateTrust, splitPemCertificates, type TrustDecision } from '@ptftp/security';
+import {
+  evaluateTrust,
+  parseTrustList,
+  readCertificate,
+  splitPemCertificates,
+  type TrustDecision,
+} from '@ptftp/security';
 import type { Command } from 'commander';
-import type { CliIo } from '../../io.js';
-import { collect, readBytes, readText } from './files.js';
+import { CliError, type CliIo } from '../../io.js';
+import { aboutFile, collect, readBytes, readCertPem, readText } from './files.js';
 
 function render(d: TrustDecision): string {
   const lines = [
@@ -64,15 +70,25 @@ export function register(program: Command, io: CliIo): void {
         signerCert?: string;
         json?: boolean;
       }) => {
-        const tvsTrust = opts.tvsTrust.flatMap((p) => splitPemCertificates(readText(p, 'certificate')));
-        const decision = evaluateTrust(
-          readBytes(opts.file),
-          {
-            itl: opts.itl ? readBytes(opts.itl, 'ITL') : undefined,
-            ctl: opts.ctl ? readBytes(opts.ctl, 'CTL') : undefined,
-            tvsTrust: opts.tvsTrust.length ? tvsTrust : undefined,
-          },
-          { signerCertPem: opts.signerCert ? readText(opts.signerCert, 'certificate') : undefined },
+        const tvsTrust = opts.tvsTrust.flatMap((p) => {
+          const certs = splitPemCertificates(readText(p, '--tvs-trust'));
+          if (certs.length === 0) throw new CliError(`--tvs-trust ${p}: no PEM certificate in it`);
+          for (const c of certs) aboutFile(`--tvs-trust ${p}`, () => readCertificate(c));
+          return certs;
+        });
+        const list = (flag: string, path: string | undefined) =>
+          path === undefined
+            ? undefined
+            : aboutFile(`${flag} ${path}`, () => parseTrustList(readBytes(path, flag)));
+        const phone = {
+          itl: list('--itl', opts.itl),
+          ctl: list('--ctl', opts.ctl),
+          tvsTrust: opts.tvsTrust.length ? tvsTrust : undefined,
+        };
+        const signerCertPem = opts.signerCert ? readCertPem(opts.signerCert, '--signer-cert') : undefined;
+        const file = readBytes(opts.file, '--file');
+        const decision = aboutFile(`--file ${opts.file}`, () =>
+          evaluateTrust(file, phone, { signerCertPem }),
         );
         if (opts.json) {
           const { matchedBy: _m, ...rest } = decision;
