@@ -86,14 +86,17 @@ export async function bootStorm(port, files, { rtoMs = 1000, retries = 5 } = {})
       }
       chunks.push(msg.subarray(4));
       last = ack(block);
-      sock.send(last, tid, '127.0.0.1');
       next++;
       tries = 0;
       if (msg.length - 4 < 512) {
-        const got = Buffer.concat(chunks);
-        finish(got.equals(expected));
+        // Close only once the final ACK is out: dgram sends after a lookup tick, and a socket
+        // closed before then drops it, leaving the server to retransmit and time out instead.
+        const ok = Buffer.concat(chunks).equals(expected);
+        clearTimeout(timer);
+        sock.send(last, tid, '127.0.0.1', () => finish(ok));
         return;
       }
+      sock.send(last, tid, '127.0.0.1');
       arm();
     });
     sock.on('error', () => finish(false));

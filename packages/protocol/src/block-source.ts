@@ -62,8 +62,9 @@ export class StreamBlockSource implements BlockSource {
   lastBlock: number | undefined;
   error: PtftpError | undefined;
   onReady: (() => void) | undefined;
-  /** blocks[i] is block `first + i`. */
-  private blocks: Buffer[] = [];
+  /** blocks[head + i] is block `first + i`; slots before `head` are released. */
+  private blocks: Array<Buffer | undefined> = [];
+  private head = 0;
   private first = 1;
   private fill: Buffer;
   private fillLength = 0;
@@ -89,15 +90,28 @@ export class StreamBlockSource implements BlockSource {
   }
 
   block(n: number): Buffer | undefined {
-    return this.blocks[n - this.first];
+    if (n < this.first) return undefined;
+    return this.blocks[this.head + n - this.first];
+  }
+
+  /** Blocks read and not yet released. */
+  private get held(): number {
+    return this.blocks.length - this.head;
   }
 
   release(n: number): void {
     if (n < this.first) return;
-    const drop = Math.min(n - this.first + 1, this.blocks.length);
-    this.blocks.splice(0, drop);
+    const drop = Math.min(n - this.first + 1, this.held);
+    // Clear the slots and move the head instead of splicing: a splice per ACK shifted the whole
+    // read-ahead (512 entries at blksize 512) and was the top JS cost of a lockstep transfer.
+    for (let i = 0; i < drop; i++) this.blocks[this.head + i] = undefined;
+    this.head += drop;
     this.first += drop;
-    if (this.paused && this.blocks.length < this.highWater) {
+    if (this.head >= this.highWater) {
+      this.blocks = this.blocks.slice(this.head);
+      this.head = 0;
+    }
+    if (this.paused && this.held < this.highWater) {
       this.paused = false;
       this.stream.resume();
     }
@@ -123,7 +137,7 @@ export class StreamBlockSource implements BlockSource {
         this.fillLength = 0;
       }
     }
-    if (this.blocks.length >= this.highWater && !this.paused) {
+    if (this.held >= this.highWater && !this.paused) {
       this.paused = true;
       this.stream.pause();
     }
@@ -135,7 +149,7 @@ export class StreamBlockSource implements BlockSource {
       this.error = new SizeMismatchError(this.expectedRawSize, this.rawBytes);
     } else {
       this.blocks.push(this.fill.subarray(0, this.fillLength));
-      this.lastBlock = this.first + this.blocks.length - 1;
+      this.lastBlock = this.first + this.held - 1;
     }
     this.onReady?.();
   }
