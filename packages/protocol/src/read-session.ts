@@ -24,6 +24,9 @@ export class ReadSession {
   private next = 1;
   private verified = false;
   private retriesUsed = 0;
+  /** Request bytes the peer sent so far, and OACK bytes sent to it before its first ACK. */
+  private requestBytes = 0;
+  private unverifiedBytes = 0;
   private lastProgress = 0;
   private readonly startedAt: number;
   private readonly timer: NodeJS.Timeout;
@@ -55,6 +58,14 @@ export class ReadSession {
     source.onReady = this.onSourceReady;
   }
 
+  /**
+   * The peer has sent `total` bytes of request so far (repeats included). Before its first ACK,
+   * OACK resends stay within `maxAmplification` times that (RFC 2347 reflection bound).
+   */
+  allowRequestBytes(total: number): void {
+    this.requestBytes = total;
+  }
+
   /** Send the OACK, or the first block when no option was granted. */
   start(): void {
     if (this.timing.transferDeadlineMs !== undefined) {
@@ -69,6 +80,7 @@ export class ReadSession {
     }
     if (this.oackPacket) {
       this.state = 'oack';
+      this.unverifiedBytes += this.oackPacket.length;
       this.transport.send(this.oackPacket);
     } else {
       this.sendWindow();
@@ -190,9 +202,18 @@ export class ReadSession {
       this.fail(new TimeoutError(`no ACK after ${this.retriesUsed} retransmissions`), this.verified);
       return;
     }
+    if (
+      this.state === 'oack' &&
+      this.unverifiedBytes + this.oackPacket!.length > this.requestBytes * this.timing.maxAmplification
+    ) {
+      // Another OACK would send a possibly spoofed source more than it sent us: stay silent.
+      this.fail(new TimeoutError(`no ACK to the OACK within the reflection allowance`), false);
+      return;
+    }
     this.retriesUsed++;
     this.counters.retransmissions++;
     if (this.state === 'oack') {
+      this.unverifiedBytes += this.oackPacket!.length;
       this.transport.send(this.oackPacket!);
     } else {
       // RFC 7440: on timeout, resend the window from the first unacknowledged block.

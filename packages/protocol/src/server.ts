@@ -80,6 +80,13 @@ export interface TftpServerOptions {
   transferDeadlineMs?: number | undefined;
   /** Retransmissions before the peer's first answer: bounds reflection (default 2). */
   firstAckRetries?: number;
+  /**
+   * Before the peer's first ACK, an OACK and its resends total at most this many bytes per
+   * byte of request received from that peer (default 1: a spoofed source gets no more than it
+   * sent). Repeated requests from the peer raise the allowance; the first OACK always goes out.
+   * Without options the answer is DATA 1, bounded by `firstAckRetries` only.
+   */
+  maxAmplification?: number;
   /** A port per transfer (default), every transfer on the listening port, or a port range. */
   ports?: 'per-transfer' | 'single' | { from: number; to: number };
   /** Concurrent transfers, all sources (default 2048). */
@@ -135,6 +142,8 @@ interface SessionRecord {
   localPort: number;
   granted: TftpOptions;
   ended: boolean;
+  /** Bytes of this request the peer sent, repeats included: its reflection allowance. */
+  requestBytes: number;
 }
 
 const UNKNOWN_TID = encodeError(TftpErrorCode.UnknownTransferId, 'unknown transfer ID');
@@ -172,6 +181,7 @@ function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
       retransmitTimeoutMs: positive('retransmitTimeoutMs', opts.retransmitTimeoutMs, 1000),
       retries: positive('retries', opts.retries, 5, 0),
       firstAckRetries: positive('firstAckRetries', opts.firstAckRetries, 2, 0),
+      maxAmplification: positive('maxAmplification', opts.maxAmplification, 1, 0),
       inactivityTimeoutMs: positive('inactivityTimeoutMs', opts.inactivityTimeoutMs, 30_000),
       transferDeadlineMs:
         opts.transferDeadlineMs === undefined
@@ -387,6 +397,13 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         (packet.opcode === Opcode.RRQ || packet.opcode === Opcode.WRQ) &&
         packet.filename === existing.info.filename &&
         packet.opcode === existing.opcode;
+      if (sameRequest) {
+        // A repeated request is the peer asking again: it raises what may be resent before its
+        // first ACK, so a lost OACK is answered while a spoofed source still gets <= 1x.
+        existing.requestBytes += rinfo.size;
+        if (existing.session instanceof ReadSession)
+          existing.session.allowRequestBytes(existing.requestBytes);
+      }
       if (!isRequest || sameRequest || existing.session === undefined) {
         // Single-port mode demultiplexes here; otherwise this is a retransmitted request, and a
         // second session for the same client port would double the traffic.
@@ -482,6 +499,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       localPort: 0,
       granted: {},
       ended: false,
+      requestBytes: rinfo.size,
     };
     this.addRecord(record);
     this.runTransfer(record, req).catch((err: unknown) => this.refuseRecord(record, err, 'transfer setup'));
@@ -570,6 +588,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     }
     record.transport = transport;
     const session = start(transport, this.observerFor(record));
+    if (session instanceof ReadSession) session.allowRequestBytes(record.requestBytes);
     record.session = session;
     this.emit('transferStart', {
       filename: req.filename,

@@ -9,6 +9,11 @@ export interface SessionTiming {
   readonly retries: number;
   /** Retransmissions before the peer's first answer (bounds what a spoofed source gets). */
   readonly firstAckRetries: number;
+  /**
+   * Bytes an OACK and its resends may total before the peer's first ACK, per byte of request
+   * received (RFC 2347 reflection bound); the first OACK always goes out.
+   */
+  readonly maxAmplification: number;
   /** Time without progress after which the transfer fails, whatever the retransmit settings. */
   readonly inactivityTimeoutMs: number;
   /** Whole-transfer deadline, or undefined for none. */

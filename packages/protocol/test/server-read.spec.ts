@@ -142,6 +142,8 @@ describe('RFC 1350 lockstep transfer', () => {
       retransmitTimeoutMs: 60,
       firstAckRetries: 1,
       retries: 10,
+      // Only the retry count bounds resends here; the byte allowance has its own tests.
+      maxAmplification: Number.POSITIVE_INFINITY,
     });
     const failed = new Promise<PtftpError>((resolve) => server.once('transferError', (err) => resolve(err)));
     const peer = await openPeer();
@@ -155,6 +157,49 @@ describe('RFC 1350 lockstep transfer', () => {
       false,
     );
     expect(server.activeSessions).toBe(0);
+  });
+
+  it('RFC 2347 reflection bound: OACKs before the first ACK total at most the request bytes (maxAmplification 1)', async () => {
+    const { server, port } = await startServer({
+      handler: files({ 'f.bin': pattern(5000) }),
+      retransmitTimeoutMs: 60,
+      firstAckRetries: 5,
+    });
+    const failed = new Promise<PtftpError>((resolve) => server.once('transferError', (err) => resolve(err)));
+    const peer = await openPeer();
+    // 35-byte request; each OACK ("blksize 1400 tsize 5000") is 26 bytes: one fits, two do not.
+    peer.rrq(port, 'f.bin', { blksize: '1400', tsize: '0' });
+    expect((await failed).code).toBe('PTFTP_ERR_TIMEOUT');
+    await peer.collect(200);
+    const sent = peer.log.filter((r) => r.packet.opcode === Opcode.OACK);
+    expect(sent.length).toBe(1);
+    expect(sent.reduce((n, r) => n + r.raw.length, 0)).toBeLessThanOrEqual(35);
+    expect(peer.log.some((r) => r.packet.opcode !== Opcode.OACK)).toBe(false);
+    expect(server.activeSessions).toBe(0);
+  });
+
+  it('RFC 2347 reflection bound: a repeated request raises the allowance, so a lost OACK is sent again', async () => {
+    const { server, port } = await startServer({
+      handler: files({ 'f.bin': pattern(700) }),
+      retransmitTimeoutMs: 80,
+      firstAckRetries: 5,
+    });
+    const done = new Promise<void>((resolve) => server.once('transferComplete', () => resolve()));
+    const peer = await openPeer();
+    peer.rrq(port, 'f.bin', { blksize: '1400', tsize: '0' });
+    const first = await peer.next();
+    expect(first.packet.opcode).toBe(Opcode.OACK);
+    // The OACK "was lost": the client asks again from the same port, as RFC 1350 clients do.
+    peer.rrq(port, 'f.bin', { blksize: '1400', tsize: '0' });
+    const again = await peer.next();
+    expect(again.packet.opcode).toBe(Opcode.OACK);
+    expect(again.raw).toEqual(first.raw);
+    expect(again.port).toBe(first.port);
+    peer.ack(0, again.port);
+    const d1 = await peer.next();
+    expect(d1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    peer.ack(1, d1.port);
+    await done;
   });
 
   it('after the first ACK, `retries` resends of a block, then ERROR 0 and the session ends', async () => {
