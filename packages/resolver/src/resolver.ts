@@ -494,6 +494,12 @@ export class Resolver extends Emitter {
       if (!now || JSON.stringify(now) !== JSON.stringify(old)) gone.add(old.id);
     }
     this.#topology = next;
+    const added = clusters.some((c) => !before.clusters.some((old) => old.id === c.id));
+    if (added || gone.size > 0) {
+      // A "not found" was the answer of the clusters as they were; a new or changed cluster
+      // may have the file, so a phone of that cluster must not wait out the negative TTL.
+      this.#cache.remove((_n, f) => f === undefined);
+    }
     if (gone.size > 0) {
       // Files learned from a cluster that was removed or changed are no longer vouched for.
       this.#cache.remove((_n, f) => f !== undefined && gone.has(f.clusterId));

@@ -316,6 +316,22 @@ describe('Resolver: remote lookup across clusters', () => {
     expect((await resolver.resolve('SEPFFFFFFFFFFFF.cnf.xml')).clusterId).toBe('B');
   });
 
+  it('a cluster added by reconfigure or discovery clears the negative cache: its phones are found at once', async () => {
+    const a = new MemoryUpstream('A', {});
+    const c = new MemoryUpstream('C', { 'SEP00000000C0C1.cnf.xml': 'on C' });
+    const { resolver } = setup({ A: a, C: c }, { clusters: [cluster('A', 1)] });
+    await expect(resolver.resolve('SEP00000000C0C1.cnf.xml')).rejects.toMatchObject({
+      name: 'FileNotFoundError',
+    });
+    await expect(resolver.resolve('SEP00000000C0C1.cnf.xml')).rejects.toMatchObject({
+      name: 'FileNotFoundError',
+    });
+    expect(a.fetchCount()).toBe(1); // the second answer came from the negative cache
+    resolver.reconfigure({ clusters: [cluster('A', 1), cluster('C', 3)] });
+    const r = await resolver.resolve('SEP00000000C0C1.cnf.xml');
+    expect([r.clusterId, text(r.data)]).toEqual(['C', 'on C']);
+  });
+
   it('"not found" while a cluster is unreachable is not cached (that cluster may have it)', async () => {
     const a = new MemoryUpstream('A', {});
     const b = new MemoryUpstream('B', { 'x.xml': 'b' });
