@@ -65,26 +65,19 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   return value as Record<string, unknown>;
 }
 
-/**
- * Look a file up the way a phone would, and describe it. `ProxyServer` has no public
- * `resolve()`: the service asks the proxy's own HTTP front end on loopback, which runs the
- * same resolver (local store, cache, remote clusters) and emits the same `served` events.
- */
+/** Look a file up the way a phone would (`proxy.resolve`), and describe it. */
 async function resolveThroughProxy(proxy: ProxyServer, name: string) {
-  const base = proxy.addresses.http[0]?.url;
-  if (!base) throw new Error('the proxy has no HTTP front end');
-  const path = name.split('/').map(encodeURIComponent).join('/');
-  const res = await fetch(`${base}/${path}`, { signal: AbortSignal.timeout(10_000) });
-  if (res.status !== 200) {
-    await res.body?.cancel();
-    return { status: res.status === 404 ? 404 : 502, body: { name, found: false } };
+  try {
+    const file = await proxy.resolve(name, { transport: 'http' });
+    const sha256 = createHash('sha256').update(file.data).digest('hex');
+    return {
+      status: 200,
+      body: { name, found: true, size: file.size, sha256, source: file.source, clusterId: file.clusterId },
+    };
+  } catch (err) {
+    const notFound = (err as { code?: string }).code === 'PTFTP_ERR_NOT_FOUND';
+    return { status: notFound ? 404 : 502, body: { name, found: false } };
   }
-  const data = new Uint8Array(await res.arrayBuffer());
-  const sha256 = createHash('sha256').update(data).digest('hex');
-  return {
-    status: 200,
-    body: { name, found: true, size: data.byteLength, sha256, etag: res.headers.get('etag') },
-  };
 }
 
 /** Start the service: one remote cluster, the proxy, then the service's HTTP routes. */

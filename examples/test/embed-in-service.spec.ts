@@ -40,8 +40,11 @@ describe('examples/embed-in-service.ts', () => {
 
     const res = await fetch(`${ex.url}/api/tftp/resolve?name=${B1}`);
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { size: number; sha256: string };
+    const body = (await res.json()) as { size: number; sha256: string; source: string; clusterId: string };
     expect(body.sha256).toBe(sha256(CLUSTER_FILES['cluster-b'][B1]!));
+    expect([body.source, body.clusterId]).toEqual(['cluster', 'cluster-b']);
+    const again = (await (await fetch(`${ex.url}/api/tftp/resolve?name=${B1}`)).json()) as { source: string };
+    expect(again.source).toBe('cache');
     expect(body.size).toBe(Buffer.byteLength(CLUSTER_FILES['cluster-b'][B1]!));
     expect((await fetch(`${ex.url}/api/tftp/resolve?name=SEPFFFFFFFFFFFF.cnf.xml`)).status).toBe(404);
   });

@@ -334,7 +334,22 @@ export class ProxyServer extends EventEmitter<{
     };
   }
 
-  private async resolve(name: string, ctx: Parameters<FrontendHooks['resolve']>[1]): Promise<ResolvedFile> {
+  /**
+   * Resolve a name exactly as a phone's request would be (local store, cache, remote clusters),
+   * for services that embed the proxy and want its answers in their own routes. Counts in the
+   * `ptftp_resolve_seconds` metric; throws FileNotFoundError (`PTFTP_ERR_NOT_FOUND`) when no
+   * source has the file.
+   *
+   * @example
+   * ```ts
+   * const file = await proxy.resolve('SEP001122334455.cnf.xml');
+   * console.log(file.source, file.clusterId, file.size);
+   * ```
+   */
+  async resolve(
+    name: string,
+    ctx: Partial<Parameters<FrontendHooks['resolve']>[1]> = {},
+  ): Promise<ResolvedFile> {
     const end = this.metrics.resolveSeconds.startTimer();
     const resolver = this.resolver;
     this.inUse.set(resolver, (this.inUse.get(resolver) ?? 0) + 1);
