@@ -7,6 +7,7 @@
  *   node bench/reliability.bench.mjs
  *   PTFTP_BENCH_PHONES=1000 PTFTP_BENCH_FUZZ=100000 PTFTP_BENCH_SESSIONS=5000 \
  *   PTFTP_BENCH_SOAK_SECONDS=600 PTFTP_BENCH_DEAD_REQUESTS=100000 node bench/reliability.bench.mjs
+ * One section alone: PTFTP_BENCH_SECTIONS=soak node bench/reliability.bench.mjs
  *
  * Clients and server share this one process (so the heap figures per session are an upper
  * bound for the server alone) and every number below comes from counting, not from sampling.
@@ -569,6 +570,11 @@ emit('## Reliability\n');
 emit(
   `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, loopback, one process for clients and server.\n`,
 );
+// PTFTP_BENCH_SECTIONS=soak,storm runs only those sections (and writes reliability-<names>.md).
+const only = (process.env.PTFTP_BENCH_SECTIONS ?? '')
+  .split(',')
+  .map((x) => x.trim())
+  .filter(Boolean);
 for (const section of [
   stormSection,
   badInputSection,
@@ -578,7 +584,7 @@ for (const section of [
   gracefulSection,
   deadClusterSection,
   soakSection,
-]) {
+].filter((f) => only.length === 0 || only.includes(f.name.replace(/Section$/, '')))) {
   try {
     await section();
   } catch (err) {
@@ -588,4 +594,5 @@ for (const section of [
 }
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'reliability.md'), `${out.join('\n')}\n`);
+const file = only.length === 0 ? 'reliability.md' : `reliability-${only.join('-')}.md`;
+writeFileSync(join(dir, file), `${out.join('\n')}\n`);
