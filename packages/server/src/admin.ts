@@ -1,8 +1,8 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
 import { parseEndpoint } from './address.js';
 import { ConfigError, ListenError, StateError } from './errors.js';
-import { ignoreAcceptError } from './http-frontend.js';
+import { createLimitedServer, ignoreAcceptError } from './http-frontend.js';
 import type { ProxyServer } from './proxy-server.js';
 
 /** Admin requests are tiny JSON documents; anything bigger is not from `ptftp`. */
@@ -88,7 +88,11 @@ export class AdminEndpoint {
   async listen(address: string): Promise<AddressInfo> {
     const ep = parseEndpoint(address, 9469);
     if (typeof ep === 'string') throw new ListenError(address, new Error(ep));
-    const server = createServer((req, res) => void this.handle(req, res));
+    // An operator's tool and a Prometheus scraper: a few connections, quick requests.
+    const server = createLimitedServer((req, res) => void this.handle(req, res), {
+      maxConnections: 64,
+      headersTimeoutMs: 5000,
+    });
     await new Promise<void>((resolve, reject) => {
       const onListenError = (err: Error) => reject(new ListenError(address, err));
       server.once('error', onListenError);

@@ -12,6 +12,10 @@ export const DEFAULT_HTTP_PORT = 6970;
 export const DEFAULT_ADMIN_PORT = 9469;
 /** Cisco's default lifetime of per-device files learned from remote clusters: 30 minutes. */
 export const DEFAULT_CACHE_TTL_SECONDS = 1800;
+/** Open HTTP connections per address: a site's phones, with room, far below a process's file limit. */
+export const DEFAULT_HTTP_MAX_CONNECTIONS = 1024;
+/** Request headers arrive within 10 s or the connection is closed (slow-header attacks). */
+export const DEFAULT_HTTP_HEADERS_TIMEOUT_MS = 10_000;
 
 /**
  * An address string normalised to `host:port`. `ipOnly` is for sockets we bind ourselves:
@@ -75,6 +79,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(true),
       listen: listenList(DEFAULT_HTTP_PORT).default([`127.0.0.1:${DEFAULT_HTTP_PORT}`]),
+      /** Open connections per listening address; more are accepted and closed at once. */
+      maxConnections: z.number().int().min(1).default(DEFAULT_HTTP_MAX_CONNECTIONS),
+      /** A client must send its request headers within this time (slow-header attacks). */
+      headersTimeoutMs: z.number().int().min(100).default(DEFAULT_HTTP_HEADERS_TIMEOUT_MS),
     })
     .prefault({}),
   admin: z

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseEndpoint } from './address.js';
+import { DEFAULT_HTTP_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS } from './config-schema.js';
 import { ListenError } from './errors.js';
 import { type FailedInfo, type FrontendHooks, failureKind } from './events.js';
 import { parseRange } from './http-range.js';
@@ -61,6 +62,38 @@ function publicMessage(name: string, result: FailedInfo['result'], error: Error)
   return 'internal error';
 }
 
+/** Bounds on one HTTP listening socket. */
+export interface HttpLimits {
+  /** Open connections at once; more are closed as soon as they are accepted (default 1024). */
+  maxConnections?: number;
+  /** Time for a client to send its request headers, in ms (default 10000). */
+  headersTimeoutMs?: number;
+}
+
+/**
+ * An HTTP server bounding what one client can hold: connections, time to send its headers and
+ * its whole request, idle keep-alive. Responses are not timed: a slow phone downloading a
+ * firmware image is no attack (a stalled one is cut by TCP's own timeouts).
+ */
+export function createLimitedServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  limits: Required<HttpLimits>,
+): Server {
+  const server = createServer(
+    // Node checks the two request timeouts on this interval; its default (30 s) would let a
+    // slow client hold a connection far longer than headersTimeout says.
+    { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(limits.headersTimeoutMs / 4))) },
+    handler,
+  );
+  server.maxConnections = limits.maxConnections;
+  server.headersTimeout = limits.headersTimeoutMs;
+  // A GET or HEAD has no body: the whole request is its headers, plus a little slack.
+  server.requestTimeout = limits.headersTimeoutMs + 5000;
+  // Phones keep connections open between files; bound how long an idle one is held.
+  server.keepAliveTimeout = 5000;
+  return server;
+}
+
 /**
  * The HTTP front end (TCP 6970 on Cisco's servers): phones try it before TFTP. GET and HEAD,
  * single byte ranges; the same resolution, and so the same cache, as the TFTP front end.
@@ -76,15 +109,16 @@ export class HttpFrontend {
   }
 
   /** Bind every address; on a failure, close what was bound and throw a ListenError. */
-  async listen(addresses: readonly string[]): Promise<AddressInfo[]> {
+  async listen(addresses: readonly string[], limits: HttpLimits = {}): Promise<AddressInfo[]> {
     const bound: AddressInfo[] = [];
     try {
       for (const text of addresses) {
         const ep = parseEndpoint(text, 6970);
         if (typeof ep === 'string') throw new ListenError(text, new Error(ep));
-        const server = createServer((req, res) => void this.handle(req, res));
-        // Phones keep connections open between files; bound how long an idle one is held.
-        server.keepAliveTimeout = 5000;
+        const server = createLimitedServer((req, res) => void this.handle(req, res), {
+          maxConnections: limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
+          headersTimeoutMs: limits.headersTimeoutMs ?? DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
+        });
         await new Promise<void>((resolve, reject) => {
           const onListenError = (err: Error) => reject(new ListenError(text, err));
           server.once('error', onListenError);

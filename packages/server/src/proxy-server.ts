@@ -186,7 +186,9 @@ export class ProxyServer extends EventEmitter<{
       await this.discover();
       const tftp = (await this.tftp.listen(this.running.listen)).map((b) => bound('tftp', b.address, b.port));
       const http = this.running.http.enabled
-        ? (await this.http.listen(this.running.http.listen)).map((b) => bound('http', b.address, b.port))
+        ? (await this.http.listen(this.running.http.listen, this.running.http)).map((b) =>
+            bound('http', b.address, b.port),
+          )
         : [];
       const adminAddr = this.running.admin.enabled
         ? await this.admin.listen(this.running.admin.listen)

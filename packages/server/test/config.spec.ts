@@ -17,6 +17,17 @@ function issuesOf(fn: () => unknown): string[] {
 const cluster = (id: string, tftp: string[], extra: Record<string, unknown> = {}) => ({ id, tftp, ...extra });
 
 describe('configuration: validation with every problem listed by path', () => {
+  it('http limits: defaults 1024 connections and 10 s for headers; nonsense is refused by path', () => {
+    const cfg = parseConfig({});
+    expect(cfg.http.maxConnections).toBe(1024);
+    expect(cfg.http.headersTimeoutMs).toBe(10_000);
+    const issues = issuesOf(() => parseConfig({ http: { maxConnections: 0, headersTimeoutMs: 1.5 } }));
+    expect(issues.map((i) => i.split(':')[0]).sort()).toEqual([
+      'http.headersTimeoutMs',
+      'http.maxConnections',
+    ]);
+  });
+
   it('refuses a 4th TFTP address in a cluster: "clusters[2].tftp[3]: at most 3 TFTP addresses per cluster"', () => {
     const issues = issuesOf(() =>
       parseConfig({
@@ -76,7 +87,12 @@ describe('configuration: validation with every problem listed by path', () => {
     expect(config.clusters[0]?.tftp).toEqual(['127.0.0.2:69', '[::1]:6969']);
     expect(config.cache.ttlSeconds).toBe(1800);
     expect(config.admin).toEqual({ enabled: true, listen: '127.0.0.1:9469' });
-    expect(config.http).toEqual({ enabled: true, listen: ['127.0.0.1:6970'] });
+    expect(config.http).toEqual({
+      enabled: true,
+      listen: ['127.0.0.1:6970'],
+      maxConnections: 1024,
+      headersTimeoutMs: 10_000,
+    });
   });
 
   it('parsing is idempotent: a validated configuration is a valid input', () => {

@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ProxyServer, parseRange } from '../src/index.js';
 import { pattern, sha256, startProxy } from './fixtures.js';
@@ -83,4 +84,69 @@ describe('HTTP front end (TCP 6970: phones try HTTP before TFTP)', () => {
     const res = await fetch(url('..%2F..%2Fetc%2Fpasswd'));
     expect([403, 404]).toContain(res.status);
   });
+});
+
+/** Open a TCP connection and collect what the server sends until it closes the connection. */
+function rawConnection(port: number): Promise<{ socket: Socket; closed: Promise<string> }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      received += d;
+    });
+    const closed = new Promise<string>((done) => socket.on('close', () => done(received)));
+    socket.once('error', () => {});
+    socket.once('connect', () => resolve({ socket, closed }));
+    socket.once('error', reject);
+  });
+}
+
+describe('HTTP front end limits (a phone network is no place for slowloris)', () => {
+  let server: ProxyServer | undefined;
+  const open: Socket[] = [];
+  afterEach(async () => {
+    for (const s of open.splice(0)) s.destroy();
+    await server?.close({ graceMs: 0 });
+    server = undefined;
+  });
+
+  it('http.maxConnections: a connection over the cap is closed unanswered; a freed slot serves again', async () => {
+    server = await startProxy({ http: { listen: ['127.0.0.1:0'], maxConnections: 2 } }, { 'a.cfg': 'hello' });
+    const port = server.addresses.http[0]!.port;
+    const a = await rawConnection(port);
+    const b = await rawConnection(port);
+    open.push(a.socket, b.socket);
+    const c = await rawConnection(port);
+    open.push(c.socket);
+    // The third connection is accepted by the kernel, then closed by the server without a byte.
+    expect(await c.closed).toBe('');
+    a.socket.destroy();
+    await a.closed;
+    // The server counts the closed connection out on its own tick: poll for the freed slot.
+    let res: Response | undefined;
+    for (let i = 0; i < 50 && res === undefined; i++) {
+      res = await fetch(`http://127.0.0.1:${port}/a.cfg`).catch(() => undefined);
+      if (res === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(res?.status).toBe(200);
+    expect(await res!.text()).toBe('hello');
+  });
+
+  it('http.headersTimeoutMs: a client that never finishes its headers gets 408 and is disconnected', async () => {
+    server = await startProxy({ http: { listen: ['127.0.0.1:0'], headersTimeoutMs: 300 } }, { 'a.cfg': 'x' });
+    const conn = await rawConnection(server.addresses.http[0]!.port);
+    open.push(conn.socket);
+    conn.socket.write('GET /a.cfg HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // no blank line: headers never end
+    const received = await conn.closed;
+    expect(received.startsWith('HTTP/1.1 408 ')).toBe(true);
+  });
+
+  it('the admin endpoint drops a client that stalls in its headers too', async () => {
+    server = await startProxy({}, {});
+    const conn = await rawConnection(server.addresses.admin!.port);
+    open.push(conn.socket);
+    conn.socket.write('GET /status HTTP/1.1\r\n');
+    expect((await conn.closed).startsWith('HTTP/1.1 408 ')).toBe(true);
+  }, 15_000);
 });
