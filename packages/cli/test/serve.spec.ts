@@ -47,7 +47,7 @@ describe('ptftp serve (options, without sockets)', () => {
       }),
     );
     expect(out.listen).toEqual(['127.0.0.1:0']);
-    expect(out.http).toEqual({ enabled: true, listen: ['127.0.0.1:0'] });
+    expect(out.http).toMatchObject({ enabled: true, listen: ['127.0.0.1:0'] });
     expect(out.admin).toEqual({ enabled: true, listen: '127.0.0.1:0' });
     expect(out.log.level).toBe('warn');
     expect(parseConfig(applyOverrides(config, { http: false, admin: false })).admin.enabled).toBe(false);

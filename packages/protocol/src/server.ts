@@ -202,6 +202,45 @@ function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
   };
 }
 
+/** The options {@link TftpServer.configure} changes on a running server. */
+export type LiveServerOptions = Omit<
+  TftpServerOptions,
+  'handler' | 'writeHandler' | 'ports' | 'recvBufferSize' | 'sendBufferSize'
+>;
+
+const LIVE_OPTION_KEYS = new Set<keyof LiveServerOptions>([
+  'maxBlksize',
+  'maxWindowsize',
+  'maxWindowBytes',
+  'rollover',
+  'retransmitTimeoutMs',
+  'retries',
+  'inactivityTimeoutMs',
+  'transferDeadlineMs',
+  'firstAckRetries',
+  'maxAmplification',
+  'maxSessions',
+  'maxSessionsPerSource',
+  'newSessionsPerSecondPerSource',
+  'burstPerSource',
+  'optionPolicy',
+]);
+
+function rateLimiterFor(opts: TftpServerOptions): SourceRateLimiter {
+  const rate = positive(
+    'newSessionsPerSecondPerSource',
+    opts.newSessionsPerSecondPerSource,
+    Number.POSITIVE_INFINITY,
+    0,
+  );
+  const burst = positive(
+    'burstPerSource',
+    opts.burstPerSource,
+    Math.max(1, Number.isFinite(rate) ? rate : 1),
+  );
+  return new SourceRateLimiter(rate, burst);
+}
+
 function isRequestOpcode(msg: Buffer): boolean {
   return msg.length >= 2 && msg[0] === 0 && (msg[1] === Opcode.RRQ || msg[1] === Opcode.WRQ);
 }
@@ -241,12 +280,12 @@ function toWireError(err: unknown, what: string): { error: PtftpError; code: num
  * ```
  */
 export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.default<TftpServerEvents>) {
-  private readonly opts: TftpServerOptions;
-  private readonly config: ResolvedOptions;
+  private opts: TftpServerOptions;
+  private config: ResolvedOptions;
   private readonly bound: Listener[] = [];
   private readonly records = new Set<SessionRecord>();
   private readonly perSource = new Map<string, number>();
-  private readonly limiter: SourceRateLimiter;
+  private limiter: SourceRateLimiter;
   private readonly pool: PortPool;
   private drainWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
@@ -255,19 +294,49 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     super();
     this.config = resolveOptions(opts);
     this.opts = opts;
-    const rate = positive(
-      'newSessionsPerSecondPerSource',
-      opts.newSessionsPerSecondPerSource,
-      Number.POSITIVE_INFINITY,
-      0,
-    );
-    const burst = positive(
-      'burstPerSource',
-      opts.burstPerSource,
-      Math.max(1, Number.isFinite(rate) ? rate : 1),
-    );
-    this.limiter = new SourceRateLimiter(rate, burst);
+    this.limiter = rateLimiterFor(opts);
     this.pool = new PortPool(this.config.range);
+  }
+
+  /**
+   * Replace the limits, timers and option policy while the server runs. Transfers that start
+   * afterwards get the new values; running ones finish under those they started with. A key
+   * left out returns to its default. Socket settings (`ports`, buffer sizes) and the handlers
+   * stay as constructed. Invalid values throw InvalidArgumentError and change nothing.
+   *
+   * @example
+   * ```ts
+   * server.configure({ maxSessions: 4096, retransmitTimeoutMs: 2000 });
+   * ```
+   */
+  configure(live: LiveServerOptions): void {
+    if (this.closing) throw new ClosedError('server is closed');
+    if (typeof live !== 'object' || live === null)
+      throw new InvalidArgumentError('options', 'an object of server options is required');
+    for (const key of Object.keys(live)) {
+      if (!LIVE_OPTION_KEYS.has(key as keyof LiveServerOptions))
+        throw new InvalidArgumentError(
+          key,
+          'only limits, timers and the option policy change on a running server',
+        );
+    }
+    const next: TftpServerOptions = {
+      handler: this.opts.handler,
+      writeHandler: this.opts.writeHandler,
+      ports: this.opts.ports,
+      recvBufferSize: this.opts.recvBufferSize,
+      sendBufferSize: this.opts.sendBufferSize,
+      ...live,
+    };
+    const config = resolveOptions(next);
+    // Sources keep their token buckets unless the rate itself changed.
+    const sameRate =
+      next.newSessionsPerSecondPerSource === this.opts.newSessionsPerSecondPerSource &&
+      next.burstPerSource === this.opts.burstPerSource;
+    const limiter = sameRate ? this.limiter : rateLimiterFor(next);
+    this.config = config;
+    this.opts = next;
+    this.limiter = limiter;
   }
 
   /** Addresses bound so far. */

@@ -101,6 +101,58 @@ describe('limits answer with ERROR, never with silence or a default file', () =>
   });
 });
 
+describe('configure(): limits change on a running server', () => {
+  it('a raised maxSessions admits the request the old cap refused; a running transfer keeps going', async () => {
+    const { server, port } = await startServer({ handler, maxSessions: 1, retransmitTimeoutMs: 5000 });
+    const [a, b, c] = [await openPeer(), await openPeer(), await openPeer()];
+    a.rrq(port, 'f');
+    const first = await a.next();
+    expect(first.packet.opcode).toBe(Opcode.DATA);
+    b.rrq(port, 'f');
+    expect((await b.next()).packet).toMatchObject({ opcode: Opcode.ERROR, errorCode: 0 });
+    server.configure({ maxSessions: 2, retransmitTimeoutMs: 5000 });
+    c.rrq(port, 'f');
+    expect((await c.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    // The transfer that started under the old limits still answers its next ACK.
+    a.ack(1, first.port);
+    expect((await a.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
+    expect(server.activeSessions).toBe(2);
+  });
+
+  it('a lowered maxBlksize clamps new negotiations only', async () => {
+    const { server, port } = await startServer({ handler, maxBlksize: 1468 });
+    const a = await openPeer();
+    a.rrq(port, 'f', { blksize: '1468' });
+    expect((await a.next()).packet).toMatchObject({ opcode: Opcode.OACK, options: { blksize: '1468' } });
+    server.configure({ maxBlksize: 512 });
+    const b = await openPeer();
+    b.rrq(port, 'f', { blksize: '1468' });
+    expect((await b.next()).packet).toMatchObject({ opcode: Opcode.OACK, options: { blksize: '512' } });
+  });
+
+  it('refuses socket settings and bad values by name, and changes nothing then', async () => {
+    const { server, port } = await startServer({ handler, maxSessions: 1 });
+    expect(() => server.configure({ ports: 'single' } as never)).toThrow(
+      expect.objectContaining({
+        code: 'PTFTP_ERR_INVALID_ARGUMENT',
+        message: expect.stringContaining('ports'),
+      }),
+    );
+    expect(() => server.configure({ maxSessions: 0 })).toThrow(
+      expect.objectContaining({
+        code: 'PTFTP_ERR_INVALID_ARGUMENT',
+        message: expect.stringContaining('maxSessions'),
+      }),
+    );
+    const [a, b] = [await openPeer(), await openPeer()];
+    a.rrq(port, 'f');
+    await a.next();
+    b.rrq(port, 'f');
+    // Still the constructed cap of 1.
+    expect((await b.next()).packet).toMatchObject({ opcode: Opcode.ERROR, errorCode: 0 });
+  });
+});
+
 describe('SourceRateLimiter', () => {
   it('refills at the rate and caps at the burst; the table stays bounded', () => {
     let now = 0;

@@ -267,9 +267,11 @@ export class ProxyServer extends EventEmitter<{
         if (this.inUse.has(previous)) this.retired.add(previous);
         else previous.close();
         this.running = effectiveConfig(this.running, config);
+        if (plan.applied.includes('limits')) this.tftp.configure(this.running.limits);
       } else {
         this.reconfigure(config, signing);
         this.running = effectiveConfig(this.running, config);
+        if (plan.applied.includes('limits')) this.tftp.configure(this.running.limits);
         await this.discover();
       }
       this.reloadCount.applied++;

@@ -14,12 +14,20 @@ const LIVE_KEYS = [
   'peerAddresses',
   'dhcp',
   'log',
+  'limits',
 ] as const satisfies readonly (keyof ProxyConfig)[];
 /**
- * Keys that only a restart applies: they are sockets and socket-level limits, and re-binding a
- * port under live phones would drop the transfers that reload promises to keep.
+ * Keys that only a restart applies: they are sockets, and re-binding a port under live phones
+ * would drop the transfers that reload promises to keep. `limits` applies live (to transfers
+ * that start afterwards) except `limits.ports`, which decides how transfer sockets are bound.
  */
-const RESTART_KEYS = ['listen', 'http', 'admin', 'limits'] as const satisfies readonly (keyof ProxyConfig)[];
+const RESTART_KEYS = ['listen', 'http', 'admin'] as const satisfies readonly (keyof ProxyConfig)[];
+
+/** `limits` without `ports`: what a running TFTP server takes. */
+function liveLimits(limits: ProxyConfig['limits']): Omit<ProxyConfig['limits'], 'ports'> {
+  const { ports: _ports, ...rest } = limits;
+  return rest;
+}
 
 /** What a reload did. */
 export interface ReloadResult {
@@ -41,10 +49,15 @@ export interface ReloadResult {
  * ```
  */
 export function planReload(running: ProxyConfig, next: ProxyConfig): ReloadResult {
-  const changed = (k: keyof ProxyConfig) => !isDeepStrictEqual(running[k], next[k]);
+  const changed = (k: keyof ProxyConfig) =>
+    k === 'limits'
+      ? !isDeepStrictEqual(liveLimits(running.limits), liveLimits(next.limits))
+      : !isDeepStrictEqual(running[k], next[k]);
+  const restartRequired: string[] = RESTART_KEYS.filter(changed);
+  if (!isDeepStrictEqual(running.limits.ports, next.limits.ports)) restartRequired.push('limits.ports');
   return {
     applied: LIVE_KEYS.filter(changed),
-    restartRequired: RESTART_KEYS.filter(changed),
+    restartRequired,
     storeReplaced: changed('store'),
   };
 }
@@ -56,5 +69,9 @@ export function planReload(running: ProxyConfig, next: ProxyConfig): ReloadResul
 export function effectiveConfig(running: ProxyConfig, next: ProxyConfig): ProxyConfig {
   const out = { ...next };
   for (const k of RESTART_KEYS) (out as Record<string, unknown>)[k] = running[k];
+  out.limits = {
+    ...liveLimits(next.limits),
+    ...(running.limits.ports !== undefined && { ports: running.limits.ports }),
+  };
   return out;
 }

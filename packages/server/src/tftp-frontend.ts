@@ -1,4 +1,4 @@
-import { createServer, type ReadRequest, type TftpServer } from '@ptftp/protocol';
+import { createServer, type LiveServerOptions, type ReadRequest, type TftpServer } from '@ptftp/protocol';
 import { formatEndpoint } from './address.js';
 import type { ProxyConfig } from './config-schema.js';
 import { ListenError } from './errors.js';
@@ -30,6 +30,23 @@ function optionValue(options: ReadRequest['options'], key: string): string | und
   return (raw as Record<string, string | undefined>)[key];
 }
 
+/** The protocol server's options for `limits`, without `ports` (a socket setting). */
+function liveOptions(l: ProxyConfig['limits']): LiveServerOptions {
+  return {
+    ...(l.maxBlksize !== undefined && { maxBlksize: l.maxBlksize }),
+    ...(l.maxWindowsize !== undefined && { maxWindowsize: l.maxWindowsize }),
+    ...(l.retransmitTimeoutMs !== undefined && { retransmitTimeoutMs: l.retransmitTimeoutMs }),
+    ...(l.retries !== undefined && { retries: l.retries }),
+    ...(l.inactivityTimeoutMs !== undefined && { inactivityTimeoutMs: l.inactivityTimeoutMs }),
+    ...(l.transferDeadlineMs !== undefined && { transferDeadlineMs: l.transferDeadlineMs }),
+    ...(l.maxSessions !== undefined && { maxSessions: l.maxSessions }),
+    ...(l.maxSessionsPerSource !== undefined && { maxSessionsPerSource: l.maxSessionsPerSource }),
+    ...(l.newSessionsPerSecondPerSource !== undefined && {
+      newSessionsPerSecondPerSource: l.newSessionsPerSecondPerSource,
+    }),
+  };
+}
+
 /**
  * The TFTP front end: @ptftp/protocol's server with a handler that asks the resolver. It
  * remembers which source answered each transfer, so that the bytes counted when the transfer
@@ -41,7 +58,7 @@ export class TftpFrontend {
 
   constructor(
     private readonly hooks: FrontendHooks,
-    private readonly limits: ProxyConfig['limits'],
+    private limits: ProxyConfig['limits'],
   ) {}
 
   get activeSessions(): number {
@@ -49,21 +66,10 @@ export class TftpFrontend {
   }
 
   async listen(addresses: readonly string[]): Promise<TftpBound[]> {
-    const l = this.limits;
     const server = createServer({
       handler: (req) => this.handle(req),
-      ...(l.maxBlksize !== undefined && { maxBlksize: l.maxBlksize }),
-      ...(l.maxWindowsize !== undefined && { maxWindowsize: l.maxWindowsize }),
-      ...(l.retransmitTimeoutMs !== undefined && { retransmitTimeoutMs: l.retransmitTimeoutMs }),
-      ...(l.retries !== undefined && { retries: l.retries }),
-      ...(l.inactivityTimeoutMs !== undefined && { inactivityTimeoutMs: l.inactivityTimeoutMs }),
-      ...(l.transferDeadlineMs !== undefined && { transferDeadlineMs: l.transferDeadlineMs }),
-      ...(l.ports !== undefined && { ports: l.ports }),
-      ...(l.maxSessions !== undefined && { maxSessions: l.maxSessions }),
-      ...(l.maxSessionsPerSource !== undefined && { maxSessionsPerSource: l.maxSessionsPerSource }),
-      ...(l.newSessionsPerSecondPerSource !== undefined && {
-        newSessionsPerSecondPerSource: l.newSessionsPerSecondPerSource,
-      }),
+      ...liveOptions(this.limits),
+      ...(this.limits.ports !== undefined && { ports: this.limits.ports }),
     });
     server.on('transferComplete', (stats) => {
       const key = `${stats.remote.address}|${stats.remote.port}|${stats.filename}`;
@@ -97,6 +103,12 @@ export class TftpFrontend {
       throw new ListenError(failedAddress(addresses, err), err);
     }
     return bound.map((b) => ({ address: b.address, port: b.port, family: b.family }));
+  }
+
+  /** New limits for transfers that start from now on (`ports` stays as bound). */
+  configure(limits: ProxyConfig['limits']): void {
+    this.server?.configure(liveOptions(limits));
+    this.limits = { ...limits, ...(this.limits.ports !== undefined && { ports: this.limits.ports }) };
   }
 
   async close(graceMs = 5000): Promise<void> {

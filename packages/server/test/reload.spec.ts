@@ -16,18 +16,27 @@ import { type FakeCluster, pattern, sha256, startCluster } from './fixtures.js';
 describe('planReload: which changes apply live', () => {
   const base = parseConfig({ listen: ['127.0.0.1:6969'], store: { root: '/srv/a' } });
 
-  it('clusters, cache, store apply live; listen, http, admin and limits wait for a restart', () => {
+  it('clusters, cache, store and limits apply live; listen, http, admin and limits.ports wait for a restart', () => {
     const next = parseConfig({
       listen: ['127.0.0.1:7000'],
       store: { root: '/srv/b' },
       cache: { ttlSeconds: 60 },
-      limits: { maxSessions: 10 },
+      limits: { maxSessions: 10, ports: 'single' },
       clusters: [{ id: 'cluster-b', tftp: ['127.0.0.2'] }],
     });
     expect(planReload(base, next)).toEqual({
-      applied: ['store', 'clusters', 'cache'],
-      restartRequired: ['listen', 'limits'],
+      applied: ['store', 'clusters', 'cache', 'limits'],
+      restartRequired: ['listen', 'limits.ports'],
       storeReplaced: true,
+    });
+  });
+
+  it('limits.ports alone is no live change: only a restart', () => {
+    const next = parseConfig({ ...base, limits: { ports: { from: 50000, to: 50999 } } });
+    expect(planReload(base, next)).toEqual({
+      applied: [],
+      restartRequired: ['limits.ports'],
+      storeReplaced: false,
     });
   });
 
@@ -86,6 +95,36 @@ describe('reload without a restart', () => {
     const data = await tftpGet({ host: t.address, port: t.port }, 'SEP00AABBCC0B01.cnf.xml');
     expect(new TextDecoder().decode(data)).toBe('from b');
     expect(server!.status().reloads).toEqual({ applied: 1, rejected: 0 });
+  });
+
+  it('limits apply to the next transfers: a lowered maxBlksize is what the next OACK grants', async () => {
+    await writeFile(join(dir, 'f.bin'), pattern(5000, 3));
+    const base = {
+      listen: ['127.0.0.1:0'],
+      http: { enabled: false },
+      admin: { enabled: false },
+      store: { root: '.' },
+      limits: { maxBlksize: 1468 },
+    };
+    const file = await start(base);
+    const t = server!.addresses.tftp[0]!;
+    const granted = async () => {
+      let blksize = 0;
+      const data = await tftpGet({ host: t.address, port: t.port }, 'f.bin', {
+        blksize: 1468,
+        onNegotiated: (n) => {
+          blksize = n.blksize;
+        },
+      });
+      expect(sha256(data)).toBe(sha256(pattern(5000, 3)));
+      return blksize;
+    };
+    expect(await granted()).toBe(1468);
+    await writeFile(file, JSON.stringify({ ...base, limits: { maxBlksize: 512 } }));
+    const result = await server!.reload();
+    expect(result.applied).toEqual(['limits']);
+    expect(server!.config.limits.maxBlksize).toBe(512);
+    expect(await granted()).toBe(512);
   });
 
   it('refuses an invalid configuration with every problem and keeps the running one', async () => {
