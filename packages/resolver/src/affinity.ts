@@ -26,9 +26,32 @@ export function deviceOf(name: string): string | undefined {
  */
 export class DeviceAffinity {
   readonly #map: LRUCache<string, string>;
+  readonly #max: number;
 
   constructor(opts: { max?: number; ttlMs: number }) {
-    this.#map = new LRUCache<string, string>({ max: opts.max ?? 100_000, ttl: opts.ttlMs });
+    this.#max = opts.max ?? 100_000;
+    // lru-cache reads a ttl of 0 as "never expires"; a cache lifetime of 0 means the opposite.
+    this.#map = new LRUCache<string, string>({ max: this.#max, ttl: Math.max(1, opts.ttlMs) });
+  }
+
+  /** How long a learned entry lasts, in ms. */
+  get ttlMs(): number {
+    return this.#map.ttl;
+  }
+
+  /**
+   * The same entries under a new lifetime: each keeps what it had left, cut to `ttlMs`, so a
+   * shorter cache time takes effect for affinity at once, as it does for cached files.
+   */
+  withTtl(ttlMs: number): DeviceAffinity {
+    const next = new DeviceAffinity({ max: this.#max, ttlMs });
+    const ttl = next.ttlMs;
+    // Least recently used first, so that the new map keeps the same recency order.
+    for (const [device, clusterId] of this.#map.rentries()) {
+      const left = this.#map.getRemainingTTL(device);
+      if (left > 0) next.#map.set(device, clusterId, { ttl: Math.min(left, ttl) });
+    }
+    return next;
   }
 
   clusterFor(device: string): string | undefined {

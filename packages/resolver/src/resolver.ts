@@ -341,6 +341,9 @@ export class Resolver extends Emitter {
       const next = new RemoteCache(cacheOpts);
       this.#cache.moveTo(next);
       this.#cache = next;
+      // Affinity lives as long as cached files do.
+      if (next.options.ttlSeconds * 1000 !== this.#affinity.ttlMs)
+        this.#affinity = this.#affinity.withTtl(next.options.ttlSeconds * 1000);
     }
   }
 

@@ -4,6 +4,7 @@ import { generateSigningCertificate, signSgn, verifySgn } from '@ptftp/security'
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type ClusterConfig,
+  DeviceAffinity,
   MemoryStore,
   Resolver,
   type ResolverComponents,
@@ -385,6 +386,42 @@ describe('Resolver: learned device affinity', () => {
     expect(r.clusterId).toBe('C');
     expect(of('affinityMiss')).toEqual([{ device: 'SEP001122334455', clusterId: 'B' }]);
     expect(of('upstreamFetch').map((e) => e.clusterId)).toEqual(['B', 'B', 'C']);
+  });
+});
+
+describe('Resolver: affinity follows the cache lifetime', () => {
+  it('a shorter cache.ttlSeconds on reconfigure shortens learned affinity too', async () => {
+    const a = new MemoryUpstream('A', {});
+    const b = new MemoryUpstream('B', {
+      'SEP001122334455.cnf.xml': 'cfg',
+      'SEP001122334455.cnf.xml.sgn': 'sgn',
+    });
+    const { resolver } = setup([a, b], { lookup: 'sequential' });
+    await resolver.resolve('SEP001122334455.cnf.xml');
+    expect([a.fetchCount(), b.fetchCount()]).toEqual([1, 1]);
+    resolver.reconfigure({ lookup: 'sequential', cache: { ttlSeconds: 0 } });
+    await new Promise((r) => setTimeout(r, 20));
+    // Affinity to B has expired with the new lifetime: the full search asks A first again.
+    await resolver.resolve('SEP001122334455.cnf.xml.sgn');
+    expect([a.fetchCount(), b.fetchCount()]).toEqual([2, 2]);
+  });
+
+  it('DeviceAffinity: ttl 0 expires at once (never "forever"); withTtl keeps entries, cut to the new lifetime', async () => {
+    const zero = new DeviceAffinity({ ttlMs: 0 });
+    zero.learn('SEP001122334455', 'B');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(zero.clusterFor('SEP001122334455')).toBeUndefined();
+
+    const long = new DeviceAffinity({ ttlMs: 60_000 });
+    long.learn('SEP000000000001', 'A');
+    long.learn('SEP000000000002', 'B');
+    const kept = long.withTtl(30_000);
+    expect(kept.ttlMs).toBe(30_000);
+    expect([kept.clusterFor('SEP000000000001'), kept.clusterFor('SEP000000000002')]).toEqual(['A', 'B']);
+    const short = long.withTtl(5);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(short.clusterFor('SEP000000000001')).toBeUndefined();
+    expect(short.clusterFor('SEP000000000002')).toBeUndefined();
   });
 });
 
