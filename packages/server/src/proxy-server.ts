@@ -119,6 +119,7 @@ export class ProxyServer extends EventEmitter<{
   private resolver: Resolver;
   private readonly components: ProxyComponents;
   private readonly tftp: TftpFrontend;
+  private readonly earlierCacheCounts = { hits: 0, misses: 0 };
   private readonly http: HttpFrontend;
   private readonly admin: AdminEndpoint;
   private state: ProxyStatus['state'] = 'idle';
@@ -142,7 +143,7 @@ export class ProxyServer extends EventEmitter<{
     this.components = components;
     this.resolver = this.buildResolver(config, undefined);
     this.metrics = new ProxyMetrics({
-      cacheStats: () => this.resolver.cacheStats,
+      cacheStats: () => this.cacheCounts(),
       activeSessions: () => ({ tftp: this.tftp.activeSessions, http: this.http.activeRequests }),
     });
     const hooks: FrontendHooks = {
@@ -263,6 +264,9 @@ export class ProxyServer extends EventEmitter<{
           }
         }
         const previous = this.resolver;
+        // Hits and misses are the server's history, not the resolver's: they survive the swap.
+        this.earlierCacheCounts.hits += previous.cacheStats.hits;
+        this.earlierCacheCounts.misses += previous.cacheStats.misses;
         this.resolver = next;
         if (this.inUse.has(previous)) this.retired.add(previous);
         else previous.close();
@@ -324,6 +328,17 @@ export class ProxyServer extends EventEmitter<{
     }
   }
 
+  /** Cache size now; hits and misses since start, across resolvers replaced by reloads. */
+  private cacheCounts(): ProxyStatus['cache'] {
+    const c = this.resolver.cacheStats;
+    return {
+      entries: c.entries,
+      bytes: c.bytes,
+      hits: c.hits + this.earlierCacheCounts.hits,
+      misses: c.misses + this.earlierCacheCounts.misses,
+    };
+  }
+
   /** A snapshot for health checks, `ptftp status` and dashboards. */
   status(): ProxyStatus {
     return {
@@ -332,7 +347,7 @@ export class ProxyServer extends EventEmitter<{
       uptimeSeconds: this.startedAt ? Math.round((Date.now() - this.startedAt.getTime()) / 1000) : 0,
       addresses: this.addrs,
       activeSessions: { tftp: this.tftp.activeSessions, http: this.http.activeRequests },
-      cache: { ...this.resolver.cacheStats },
+      cache: this.cacheCounts(),
       clusters: this.resolver.clusterStatus(),
       reloads: { ...this.reloadCount },
     };

@@ -97,6 +97,34 @@ describe('reload without a restart', () => {
     expect(server!.status().reloads).toEqual({ applied: 1, rejected: 0 });
   });
 
+  it('cache hits and misses in status survive a reload that replaces the store (and so the resolver)', async () => {
+    const b = await startCluster('127.0.0.2', { 'SEP00AABBCC0B01.cnf.xml': 'from b' });
+    clusters.push(b);
+    await mkdir(join(dir, 'v2'));
+    const base = {
+      listen: ['127.0.0.1:0'],
+      http: { enabled: false },
+      admin: { enabled: false },
+      store: { root: '.' },
+      clusters: [{ id: 'cluster-b', tftp: [b.address] }],
+    };
+    const file = await start(base);
+    const t = server!.addresses.tftp[0]!;
+    await tftpGet({ host: t.address, port: t.port }, 'SEP00AABBCC0B01.cnf.xml');
+    await tftpGet({ host: t.address, port: t.port }, 'SEP00AABBCC0B01.cnf.xml');
+    const before = server!.status().cache;
+    expect(before.hits).toBeGreaterThanOrEqual(1);
+    expect(before.misses).toBeGreaterThanOrEqual(1);
+    await writeFile(file, JSON.stringify({ ...base, store: { root: './v2' } }));
+    expect((await server!.reload()).storeReplaced).toBe(true);
+    const after = server!.status().cache;
+    expect([after.hits, after.misses]).toEqual([before.hits, before.misses]);
+    // The new resolver starts with an empty cache: entries are not history.
+    expect(after.entries).toBe(0);
+    const metrics = await server!.metrics.registry.metrics();
+    expect(metrics).toContain('ptftp_cache_entries 0');
+  });
+
   it('limits apply to the next transfers: a lowered maxBlksize is what the next OACK grants', async () => {
     await writeFile(join(dir, 'f.bin'), pattern(5000, 3));
     const base = {
