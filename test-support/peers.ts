@@ -15,6 +15,8 @@ export const peers = {
   curl: '/usr/bin/curl',
   tshark: '/usr/bin/tshark',
   openssl: '/usr/bin/openssl',
+  /** systemd's own implementation of socket activation (Debian package `systemd`). */
+  systemdSocketActivate: '/usr/bin/systemd-socket-activate',
 } as const;
 
 /** Throw a clear error when a peer binary is missing (CI installs them all). */

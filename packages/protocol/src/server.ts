@@ -26,7 +26,7 @@ import type {
   WriteHandler,
   WriteRequest,
 } from './handler.js';
-import { type ListenSpec, parseListenAddress } from './listen-address.js';
+import { type InheritedListenSocket, type ListenSpec, parseListenAddress } from './listen-address.js';
 import {
   BLKSIZE_MAX,
   BLKSIZE_MIN,
@@ -353,7 +353,9 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
    * Bind the listening sockets. `[::]` is dual stack unless `0.0.0.0` is also asked for on the
    * same port. Port 0 picks a free port; read the result for it. On a failure nothing stays bound.
    */
-  async listen(addresses: Array<string | { address: string; port: number }>): Promise<ListeningAddress[]> {
+  async listen(
+    addresses: Array<string | { address: string; port: number } | InheritedListenSocket>,
+  ): Promise<ListeningAddress[]> {
     if (this.closing) throw new ClosedError('server is closed');
     if (!Array.isArray(addresses) || addresses.length === 0)
       throw new InvalidArgumentError('addresses', 'at least one listening address is required');
@@ -404,7 +406,10 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
 
   private async bindListener(spec: ListenSpec, all: readonly ListenSpec[]): Promise<Listener> {
     const type = spec.family === 'IPv6' ? 'udp6' : 'udp4';
-    const dual = spec.address === '::' && !all.some((s) => s.address === '0.0.0.0' && s.port === spec.port);
+    // An inherited socket keeps the IPV6_V6ONLY its parent chose; mapped IPv4 peers are handled either way.
+    const dual =
+      spec.fd !== undefined ||
+      (spec.address === '::' && !all.some((s) => s.address === '0.0.0.0' && s.port === spec.port));
     const ipv6Only = type === 'udp6' && !dual;
     const socket = dgram.createSocket({
       type,
@@ -415,10 +420,12 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(spec.port, spec.address, () => {
+      const bound = () => {
         socket.off('error', reject);
         resolve();
-      });
+      };
+      if (spec.fd !== undefined) socket.bind({ fd: spec.fd }, bound);
+      else socket.bind(spec.port, spec.address, bound);
     });
     const a = socket.address();
     const listener: Listener = {

@@ -47,9 +47,10 @@ export class DeviceAffinity {
     const next = new DeviceAffinity({ max: this.#max, ttlMs });
     const ttl = next.ttlMs;
     // Least recently used first, so that the new map keeps the same recency order.
-    for (const [device, clusterId] of this.#map.rentries()) {
+    for (const device of this.#map.rkeys()) {
+      const clusterId = this.#map.peek(device);
       const left = this.#map.getRemainingTTL(device);
-      if (left > 0) next.#map.set(device, clusterId, { ttl: Math.min(left, ttl) });
+      if (clusterId !== undefined && left > 0) next.#map.set(device, clusterId, { ttl: Math.min(left, ttl) });
     }
     return next;
   }

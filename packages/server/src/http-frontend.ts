@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, ListenOptions } from 'node:net';
 import { parseEndpoint } from './address.js';
 import { DEFAULT_HTTP_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS } from './config-schema.js';
 import { ListenError } from './errors.js';
@@ -109,20 +109,33 @@ export class HttpFrontend {
   }
 
   /** Bind every address; on a failure, close what was bound and throw a ListenError. */
-  async listen(addresses: readonly string[], limits: HttpLimits = {}): Promise<AddressInfo[]> {
+  async listen(
+    addresses: readonly (string | { fd: number })[],
+    limits: HttpLimits = {},
+  ): Promise<AddressInfo[]> {
     const bound: AddressInfo[] = [];
     try {
-      for (const text of addresses) {
-        const ep = parseEndpoint(text, 6970);
-        if (typeof ep === 'string') throw new ListenError(text, new Error(ep));
+      for (const spec of addresses) {
         const server = createLimitedServer((req, res) => void this.handle(req, res), {
           maxConnections: limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
           headersTimeoutMs: limits.headersTimeoutMs ?? DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
         });
+        let listenOptions: ListenOptions;
+        let text: string;
+        if (typeof spec === 'string') {
+          const ep = parseEndpoint(spec, 6970);
+          if (typeof ep === 'string') throw new ListenError(spec, new Error(ep));
+          listenOptions = { host: ep.host, port: ep.port, ipv6Only: ep.family === 6 };
+          text = spec;
+        } else {
+          // A listening socket inherited from systemd (ListenStream=).
+          listenOptions = { fd: spec.fd } as ListenOptions;
+          text = `systemd fd ${spec.fd}`;
+        }
         await new Promise<void>((resolve, reject) => {
           const onListenError = (err: Error) => reject(new ListenError(text, err));
           server.once('error', onListenError);
-          server.listen({ host: ep.host, port: ep.port, ipv6Only: ep.family === 6 }, () => {
+          server.listen(listenOptions, () => {
             server.off('error', onListenError);
             resolve();
           });

@@ -65,5 +65,6 @@ export {
 } from './proxy-server.js';
 export { effectiveConfig, planReload, type ReloadResult } from './reload.js';
 export { resolverInit } from './resolver-init.js';
+export { type InheritedSocket, parseProcNet, type SystemdSocketsOptions, systemdSockets } from './systemd.js';
 export { PROXIED_OPTION } from './tftp-frontend.js';
 export { topologyIssues } from './topology.js';

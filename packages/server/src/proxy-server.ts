@@ -9,7 +9,7 @@ import {
   type Store,
   TopologyError,
 } from '@ptftp/resolver';
-import { endpointUrl } from './address.js';
+import { endpointUrl, formatEndpoint } from './address.js';
 import { AdminEndpoint } from './admin.js';
 import { parseConfig } from './config-load.js';
 import type { ProxyConfig, ProxyConfigInput } from './config-schema.js';
@@ -20,6 +20,7 @@ import { HttpFrontend } from './http-frontend.js';
 import { ProxyMetrics } from './metrics.js';
 import { effectiveConfig, planReload, type ReloadResult } from './reload.js';
 import { readSigning, resolverInit } from './resolver-init.js';
+import type { InheritedSocket } from './systemd.js';
 import { TftpFrontend } from './tftp-frontend.js';
 
 /** A socket the server listens on. */
@@ -87,6 +88,24 @@ export interface ProxyComponents {
   signer?: ResolverComponents['signer'];
   /** Where `reload()` without an argument reads the new configuration (the CLI: the config file). */
   configSource?: () => Promise<ProxyConfigInput | ProxyConfig>;
+  /**
+   * Bound sockets handed over by systemd (see {@link systemdSockets}): UDP ones replace
+   * `listen`, TCP ones replace `http.listen`, for as long as the server runs.
+   */
+  inheritedSockets?: readonly InheritedSocket[];
+}
+
+/** The configuration with the addresses of inherited sockets in place of the configured ones. */
+function withInherited(config: ProxyConfig, inherited: readonly InheritedSocket[] | undefined): ProxyConfig {
+  if (!inherited || inherited.length === 0) return config;
+  const addr = (s: InheritedSocket) => formatEndpoint({ host: s.address, port: s.port });
+  const udp = inherited.filter((s) => s.protocol === 'udp');
+  const tcp = inherited.filter((s) => s.protocol === 'tcp');
+  return {
+    ...config,
+    ...(udp.length > 0 && { listen: udp.map(addr) }),
+    ...(tcp.length > 0 && { http: { ...config.http, listen: tcp.map(addr) } }),
+  };
 }
 
 function family(address: string): 4 | 6 {
@@ -137,8 +156,9 @@ export class ProxyServer extends EventEmitter<{
   /** Requests in progress per resolver. */
   private readonly inUse = new Map<Resolver, number>();
 
-  constructor(config: ProxyConfig, components: ProxyComponents) {
+  constructor(configured: ProxyConfig, components: ProxyComponents) {
     super();
+    const config = withInherited(configured, components.inheritedSockets);
     this.running = config;
     this.components = components;
     this.resolver = this.buildResolver(config, undefined);
@@ -185,10 +205,15 @@ export class ProxyServer extends EventEmitter<{
       const signing = await readSigning(this.running);
       if (signing) this.reconfigure(this.running, signing);
       await this.discover();
-      const tftp = (await this.tftp.listen(this.running.listen)).map((b) => bound('tftp', b.address, b.port));
+      const inherited = this.components.inheritedSockets ?? [];
+      const udp = inherited.filter((s) => s.protocol === 'udp').map((s) => ({ fd: s.fd, family: s.family }));
+      const tcp = inherited.filter((s) => s.protocol === 'tcp').map((s) => ({ fd: s.fd }));
+      const tftp = (await this.tftp.listen(udp.length > 0 ? udp : this.running.listen)).map((b) =>
+        bound('tftp', b.address, b.port),
+      );
       const http = this.running.http.enabled
-        ? (await this.http.listen(this.running.http.listen, this.running.http)).map((b) =>
-            bound('http', b.address, b.port),
+        ? (await this.http.listen(tcp.length > 0 ? tcp : this.running.http.listen, this.running.http)).map(
+            (b) => bound('http', b.address, b.port),
           )
         : [];
       const adminAddr = this.running.admin.enabled
@@ -247,7 +272,7 @@ export class ProxyServer extends EventEmitter<{
           throw new StateError('no configuration file to reload from (the server was started without one)');
         input = await this.components.configSource();
       }
-      const config = parseConfig(input);
+      const config = withInherited(parseConfig(input), this.components.inheritedSockets);
       const plan = planReload(this.running, config);
       const signing = await readSigning(config);
       if (plan.storeReplaced || !isDeepStrictEqual(config.discovery, this.running.discovery)) {

@@ -1,4 +1,10 @@
-import { createServer, type LiveServerOptions, type ReadRequest, type TftpServer } from '@ptftp/protocol';
+import {
+  createServer,
+  type InheritedListenSocket,
+  type LiveServerOptions,
+  type ReadRequest,
+  type TftpServer,
+} from '@ptftp/protocol';
 import { formatEndpoint } from './address.js';
 import type { ProxyConfig } from './config-schema.js';
 import { ListenError } from './errors.js';
@@ -8,14 +14,18 @@ import { type FrontendHooks, failureKind, type ResolvedFile } from './events.js'
 export const PROXIED_OPTION = 'ptftp-proxied';
 
 /** Which configured address a bind error is about (Node puts `address` and `port` on it). */
-function failedAddress(addresses: readonly string[], err: unknown): string {
+function failedAddress(addresses: readonly TftpListenAddress[], err: unknown): string {
+  const text = addresses.map((a) => (typeof a === 'string' ? a : `systemd fd ${a.fd}`));
   const e = err as { address?: string; port?: number };
   if (e.address !== undefined && e.port !== undefined) {
-    const text = formatEndpoint({ host: e.address, port: e.port });
-    if (addresses.includes(text)) return text;
+    const one = formatEndpoint({ host: e.address, port: e.port });
+    if (text.includes(one)) return one;
   }
-  return addresses.join(', ');
+  return text.join(', ');
 }
+
+/** A configured address, or a socket inherited from systemd. */
+export type TftpListenAddress = string | InheritedListenSocket;
 
 /** Address as @ptftp/protocol reports a bound socket. */
 export interface TftpBound {
@@ -65,7 +75,7 @@ export class TftpFrontend {
     return this.server?.activeSessions ?? 0;
   }
 
-  async listen(addresses: readonly string[]): Promise<TftpBound[]> {
+  async listen(addresses: readonly TftpListenAddress[]): Promise<TftpBound[]> {
     const server = createServer({
       handler: (req) => this.handle(req),
       ...liveOptions(this.limits),

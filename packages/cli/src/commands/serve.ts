@@ -5,12 +5,15 @@ import {
   DEFAULT_ADMIN_PORT,
   DEFAULT_HTTP_PORT,
   DEFAULT_TFTP_PORT,
+  formatEndpoint,
+  type InheritedSocket,
   loadConfig,
   type ProxyConfig,
   type ProxyConfigInput,
   type ProxyServer,
   ServerError,
   startDemo,
+  systemdSockets,
 } from '@ptftp/server';
 import { type Command, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
@@ -135,11 +138,24 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
   // Without a configuration file there is nothing to re-read: say so rather than die on SIGHUP.
   let onHup: (() => void) | undefined = () =>
     log.warn({ event: 'sighup' }, 'SIGHUP ignored: no configuration file (-c) to reload');
+  // systemd socket activation: sockets bound by a ptftp.socket unit replace the configured
+  // TFTP (UDP) and HTTP (TCP) addresses; without LISTEN_PID naming this process there are none.
+  let inheritedSockets: InheritedSocket[];
+  try {
+    inheritedSockets = opts.config || opts.root ? systemdSockets() : [];
+  } catch (err) {
+    throw toCliError(err);
+  }
+  for (const s of inheritedSockets)
+    io.stdout(
+      `using ${s.protocol.toUpperCase()} socket ${formatEndpoint({ host: s.address, port: s.port })} from systemd (fd ${s.fd})\n`,
+    );
+  const inherited = inheritedSockets.length > 0 ? { inheritedSockets } : {};
   try {
     if (opts.config) {
       const file = opts.config;
       const source = async () => applyOverrides(await loadConfig(file), opts);
-      server = createProxyServer(await source(), { configSource: source });
+      server = createProxyServer(await source(), { configSource: source, ...inherited });
       log.level = server.config.log.level;
       server.on('reloaded', (_result, config) => {
         log.level = config.log.level;
@@ -154,7 +170,7 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
         });
       };
     } else if (opts.root) {
-      server = createProxyServer(await rootModeConfig({ ...opts, root: opts.root }));
+      server = createProxyServer(await rootModeConfig({ ...opts, root: opts.root }), inherited);
       logServerEvents(server, log);
       await server.start();
       closeAll = () => server.close({ graceMs });
