@@ -143,6 +143,38 @@ describe('ptftp serve under systemd socket activation', () => {
     expect(out).toMatch(/listening on tftp:\/\/127\.0\.0\.1:\d+ \(TFTP\)/);
   }, 30_000);
 
+  it('--root has no HTTP of its own, but a passed TCP socket switches it on', async () => {
+    await writeFile(join(dir, 'a.cfg'), 'root mode over http\n');
+    const port = await freeTcpPort();
+    activate(['-l', `127.0.0.1:${port}`, process.execPath, BIN, 'serve', '--root', '.', '--no-admin']);
+    await bound(1);
+    const res = await fetch(`http://127.0.0.1:${port}/a.cfg`);
+    expect(await res.text()).toBe('root mode over http\n');
+  }, 30_000);
+
+  it('a TCP socket named "admin" (FileDescriptorName=admin) carries the admin endpoint, not HTTP', async () => {
+    await writeFile(
+      join(dir, 'ptftp.config.json'),
+      JSON.stringify({ listen: ['127.0.0.1:0'], http: { enabled: false }, store: { root: '.' } }),
+    );
+    const port = await freeTcpPort();
+    activate([
+      '-l',
+      `127.0.0.1:${port}`,
+      '--fdname=admin',
+      process.execPath,
+      BIN,
+      'serve',
+      '-c',
+      'ptftp.config.json',
+    ]);
+    await bound(1);
+    const res = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+    expect(out).toContain(`admin endpoint on http://127.0.0.1:${port}`);
+  }, 30_000);
+
   it('a passed descriptor that is no socket: exit 1 and one line naming it', async () => {
     await writeFile(join(dir, 'not-a-socket'), 'x');
     const r = await runCommand(

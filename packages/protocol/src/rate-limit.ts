@@ -19,8 +19,8 @@ export class SourceRateLimiter {
    * @param now - clock in ms (replaceable in tests)
    */
   constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst: number,
+    private ratePerSecond: number,
+    private burst: number,
     private readonly maxTracked = 65536,
     private readonly now: () => number = () => performance.now(),
   ) {}
@@ -49,6 +49,16 @@ export class SourceRateLimiter {
     if (bucket.tokens < 1) return false;
     bucket.tokens -= 1;
     return true;
+  }
+
+  /**
+   * New rate and burst. Sources keep their buckets (a reload must not hand every source a
+   * fresh burst); a bucket holds at most the new burst.
+   */
+  reconfigure(ratePerSecond: number, burst: number): void {
+    this.ratePerSecond = ratePerSecond;
+    this.burst = burst;
+    for (const bucket of this.buckets.values()) bucket.tokens = Math.min(bucket.tokens, burst);
   }
 
   /** Sources currently tracked. */

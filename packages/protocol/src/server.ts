@@ -226,7 +226,7 @@ const LIVE_OPTION_KEYS = new Set<keyof LiveServerOptions>([
   'optionPolicy',
 ]);
 
-function rateLimiterFor(opts: TftpServerOptions): SourceRateLimiter {
+function rateOf(opts: TftpServerOptions): { rate: number; burst: number } {
   const rate = positive(
     'newSessionsPerSecondPerSource',
     opts.newSessionsPerSecondPerSource,
@@ -238,7 +238,13 @@ function rateLimiterFor(opts: TftpServerOptions): SourceRateLimiter {
     opts.burstPerSource,
     Math.max(1, Number.isFinite(rate) ? rate : 1),
   );
-  return new SourceRateLimiter(rate, burst);
+  return { rate, burst };
+}
+
+/** A transfer's timers: the server's, with the client's `timeout` option as retransmit timeout. */
+function timingFor(config: ResolvedOptions, n: NegotiatedOptions): SessionTiming {
+  const t = config.timing;
+  return n.timeoutMs === undefined ? t : { ...t, retransmitTimeoutMs: n.timeoutMs };
 }
 
 function isRequestOpcode(msg: Buffer): boolean {
@@ -285,7 +291,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
   private readonly bound: Listener[] = [];
   private readonly records = new Set<SessionRecord>();
   private readonly perSource = new Map<string, number>();
-  private limiter: SourceRateLimiter;
+  private readonly limiter: SourceRateLimiter;
   private readonly pool: PortPool;
   private drainWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
@@ -294,7 +300,8 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     super();
     this.config = resolveOptions(opts);
     this.opts = opts;
-    this.limiter = rateLimiterFor(opts);
+    const { rate, burst } = rateOf(opts);
+    this.limiter = new SourceRateLimiter(rate, burst);
     this.pool = new PortPool(this.config.range);
   }
 
@@ -329,14 +336,11 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       ...live,
     };
     const config = resolveOptions(next);
-    // Sources keep their token buckets unless the rate itself changed.
-    const sameRate =
-      next.newSessionsPerSecondPerSource === this.opts.newSessionsPerSecondPerSource &&
-      next.burstPerSource === this.opts.burstPerSource;
-    const limiter = sameRate ? this.limiter : rateLimiterFor(next);
+    const { rate, burst } = rateOf(next);
     this.config = config;
     this.opts = next;
-    this.limiter = limiter;
+    // Sources keep their token buckets: a reload must not refill every bucket.
+    this.limiter.reconfigure(rate, burst);
   }
 
   /** Addresses bound so far. */
@@ -428,6 +432,13 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       else socket.bind(spec.port, spec.address, bound);
     });
     const a = socket.address();
+    if (spec.fd !== undefined && a.family !== spec.family) {
+      socket.close();
+      throw new InvalidArgumentError(
+        'family',
+        `descriptor ${spec.fd} is an ${a.family} socket (${a.address}), not ${spec.family}`,
+      );
+    }
     const listener: Listener = {
       socket,
       type,
@@ -583,10 +594,14 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
 
   private async runTransfer(record: SessionRecord, req: RequestPacket): Promise<void> {
     const { remote, listener } = record;
+    // The settings in force when the request was admitted: a configure() during the handler's
+    // await must not change what this transfer negotiates.
+    const config = this.config;
+    const opts = this.opts;
     const local: LocalInfo = { address: listener.bound.address, port: listener.bound.port };
     const mode = req.mode as 'octet' | 'netascii';
     const netascii = mode === 'netascii';
-    const policy = this.opts.optionPolicy?.(remote, req.options);
+    const policy = opts.optionPolicy?.(remote, req.options);
     const base = {
       filename: req.filename,
       mode,
@@ -601,7 +616,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     if (req.opcode === Opcode.RRQ) {
       let result: Awaited<ReturnType<ReadHandler>>;
       try {
-        result = await this.opts.handler(base satisfies ReadRequest);
+        result = await opts.handler(base satisfies ReadRequest);
       } catch (err) {
         this.refuseRecord(record, err, 'read handler');
         return;
@@ -612,9 +627,9 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       negotiated = negotiateOptions(req.options, {
         direction: 'read',
         size: content.size,
-        limits: this.config.limits,
+        limits: config.limits,
         policy,
-        defaultRollover: this.config.rollover,
+        defaultRollover: config.rollover,
       });
       const n = negotiated;
       start = (transport, observer) =>
@@ -622,20 +637,20 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
           transport,
           toBlockSource(content, n.blksize, n.windowsize, netascii),
           n,
-          this.timingFor(n),
+          timingFor(config, n),
           observer,
         );
     } else {
       negotiated = negotiateOptions(req.options, {
         direction: 'write',
-        limits: this.config.limits,
+        limits: config.limits,
         policy,
-        defaultRollover: this.config.rollover,
+        defaultRollover: config.rollover,
       });
       const writeReq: WriteRequest = { ...base, size: negotiated.tsize };
       let sink: Awaited<ReturnType<WriteHandler>>;
       try {
-        sink = await this.opts.writeHandler!(writeReq);
+        sink = await opts.writeHandler!(writeReq);
       } catch (err) {
         this.refuseRecord(record, err, 'write handler');
         return;
@@ -648,7 +663,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       }
       const n = negotiated;
       start = (transport, observer) =>
-        new WriteSession(transport, sink, n, netascii, this.timingFor(n), observer);
+        new WriteSession(transport, sink, n, netascii, timingFor(config, n), observer);
     }
     record.granted = negotiated.oack;
     let transport: Transport;
@@ -676,11 +691,6 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       windowsize: negotiated.windowsize,
     } satisfies TransferInfo);
     session.start();
-  }
-
-  private timingFor(n: NegotiatedOptions): SessionTiming {
-    const t = this.config.timing;
-    return n.timeoutMs === undefined ? t : { ...t, retransmitTimeoutMs: n.timeoutMs };
   }
 
   private async openTransport(record: SessionRecord): Promise<Transport> {

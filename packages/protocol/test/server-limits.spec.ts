@@ -130,6 +130,28 @@ describe('configure(): limits change on a running server', () => {
     expect((await b.next()).packet).toMatchObject({ opcode: Opcode.OACK, options: { blksize: '512' } });
   });
 
+  it('a request admitted before configure() negotiates under the limits it was admitted with', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let asked = 0;
+    const { server, port } = await startServer({
+      maxBlksize: 1468,
+      handler: async () => {
+        asked++;
+        await gate;
+        return pattern(5000);
+      },
+    });
+    const a = await openPeer();
+    a.rrq(port, 'f', { blksize: '1468' });
+    while (asked === 0) await new Promise((r) => setTimeout(r, 5));
+    server.configure({ maxBlksize: 512 });
+    release();
+    expect((await a.next()).packet).toMatchObject({ opcode: Opcode.OACK, options: { blksize: '1468' } });
+  });
+
   it('refuses socket settings and bad values by name, and changes nothing then', async () => {
     const { server, port } = await startServer({ handler, maxSessions: 1 });
     expect(() => server.configure({ ports: 'single' } as never)).toThrow(
@@ -154,6 +176,19 @@ describe('configure(): limits change on a running server', () => {
 });
 
 describe('SourceRateLimiter', () => {
+  it('reconfigure keeps the buckets, each capped at the new burst (a reload refills nothing)', () => {
+    let now = 0;
+    const rl = new SourceRateLimiter(1, 3, 100, () => now);
+    expect([rl.take('a'), rl.take('a'), rl.take('a'), rl.take('a')]).toEqual([true, true, true, false]);
+    rl.reconfigure(1, 10);
+    // Still empty: a larger burst is room to refill into, not tokens.
+    expect(rl.take('a')).toBe(false);
+    now += 2000;
+    expect([rl.take('a'), rl.take('a'), rl.take('a')]).toEqual([true, true, false]);
+    // A new source starts with the new burst.
+    expect(Array.from({ length: 11 }, () => rl.take('b')).filter(Boolean)).toHaveLength(10);
+  });
+
   it('refills at the rate and caps at the burst; the table stays bounded', () => {
     let now = 0;
     const l = new SourceRateLimiter(2, 3, 2, () => now);

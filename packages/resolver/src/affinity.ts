@@ -27,16 +27,18 @@ export function deviceOf(name: string): string | undefined {
 export class DeviceAffinity {
   readonly #map: LRUCache<string, string>;
   readonly #max: number;
+  readonly #disabled: boolean;
 
   constructor(opts: { max?: number; ttlMs: number }) {
     this.#max = opts.max ?? 100_000;
+    this.#disabled = !(opts.ttlMs > 0);
     // lru-cache reads a ttl of 0 as "never expires"; a cache lifetime of 0 means the opposite.
     this.#map = new LRUCache<string, string>({ max: this.#max, ttl: Math.max(1, opts.ttlMs) });
   }
 
-  /** How long a learned entry lasts, in ms. */
+  /** How long a learned entry lasts, in ms (0: nothing is learned). */
   get ttlMs(): number {
-    return this.#map.ttl;
+    return this.#disabled ? 0 : this.#map.ttl;
   }
 
   /**
@@ -45,6 +47,7 @@ export class DeviceAffinity {
    */
   withTtl(ttlMs: number): DeviceAffinity {
     const next = new DeviceAffinity({ max: this.#max, ttlMs });
+    if (next.#disabled) return next;
     const ttl = next.ttlMs;
     // Least recently used first, so that the new map keeps the same recency order.
     for (const device of this.#map.rkeys()) {
@@ -60,6 +63,8 @@ export class DeviceAffinity {
   }
 
   learn(device: string, clusterId: string): void {
+    // A lifetime of 0 (no caching) learns nothing.
+    if (this.#disabled) return;
     this.#map.set(device, clusterId);
   }
 

@@ -418,6 +418,9 @@ describe('Resolver: affinity follows the cache lifetime', () => {
     const kept = long.withTtl(30_000);
     expect(kept.ttlMs).toBe(30_000);
     expect([kept.clusterFor('SEP000000000001'), kept.clusterFor('SEP000000000002')]).toEqual(['A', 'B']);
+    // No caching, no affinity: not even for the millisecond a 1 ms lifetime would leave.
+    const none = long.withTtl(0);
+    expect([none.ttlMs, none.size, none.clusterFor('SEP000000000001')]).toEqual([0, 0, undefined]);
     const short = long.withTtl(5);
     await new Promise((r) => setTimeout(r, 20));
     expect(short.clusterFor('SEP000000000001')).toBeUndefined();

@@ -14,7 +14,7 @@ import { AdminEndpoint } from './admin.js';
 import { parseConfig } from './config-load.js';
 import type { ProxyConfig, ProxyConfigInput } from './config-schema.js';
 import { fileDiscovery } from './discovery-file.js';
-import { ConfigError, StateError } from './errors.js';
+import { ConfigError, ListenError, StateError } from './errors.js';
 import type { FailedInfo, FrontendHooks, ResolvedFile, ServedInfo } from './events.js';
 import { HttpFrontend } from './http-frontend.js';
 import { ProxyMetrics } from './metrics.js';
@@ -99,13 +99,34 @@ export interface ProxyComponents {
 function withInherited(config: ProxyConfig, inherited: readonly InheritedSocket[] | undefined): ProxyConfig {
   if (!inherited || inherited.length === 0) return config;
   const addr = (s: InheritedSocket) => formatEndpoint({ host: s.address, port: s.port });
-  const udp = inherited.filter((s) => s.protocol === 'udp');
-  const tcp = inherited.filter((s) => s.protocol === 'tcp');
+  const { udp, http, admin } = splitInherited(inherited);
+  // A socket systemd was told to pass is meant to be served: it switches its front end on.
   return {
     ...config,
     ...(udp.length > 0 && { listen: udp.map(addr) }),
-    ...(tcp.length > 0 && { http: { ...config.http, listen: tcp.map(addr) } }),
+    ...(http.length > 0 && { http: { ...config.http, enabled: true, listen: http.map(addr) } }),
+    ...(admin && { admin: { ...config.admin, enabled: true, listen: addr(admin) } }),
   };
+}
+
+/**
+ * Which front end each inherited socket serves: UDP ones TFTP; a TCP one named `admin`
+ * (`FileDescriptorName=admin`) the admin endpoint; every other TCP one HTTP.
+ */
+function splitInherited(inherited: readonly InheritedSocket[]): {
+  udp: InheritedSocket[];
+  http: InheritedSocket[];
+  admin: InheritedSocket | undefined;
+} {
+  const udp = inherited.filter((s) => s.protocol === 'udp');
+  const tcp = inherited.filter((s) => s.protocol === 'tcp');
+  const admins = tcp.filter((s) => s.name === 'admin');
+  if (admins.length > 1)
+    throw new ListenError(
+      admins.map((s) => `systemd fd ${s.fd}`).join(', '),
+      new Error('more than one socket named "admin": the admin endpoint takes one'),
+    );
+  return { udp, http: tcp.filter((s) => s.name !== 'admin'), admin: admins[0] };
 }
 
 function family(address: string): 4 | 6 {
@@ -205,9 +226,9 @@ export class ProxyServer extends EventEmitter<{
       const signing = await readSigning(this.running);
       if (signing) this.reconfigure(this.running, signing);
       await this.discover();
-      const inherited = this.components.inheritedSockets ?? [];
-      const udp = inherited.filter((s) => s.protocol === 'udp').map((s) => ({ fd: s.fd, family: s.family }));
-      const tcp = inherited.filter((s) => s.protocol === 'tcp').map((s) => ({ fd: s.fd }));
+      const inherited = splitInherited(this.components.inheritedSockets ?? []);
+      const udp = inherited.udp.map((s) => ({ fd: s.fd, family: s.family }));
+      const tcp = inherited.http.map((s) => ({ fd: s.fd }));
       const tftp = (await this.tftp.listen(udp.length > 0 ? udp : this.running.listen)).map((b) =>
         bound('tftp', b.address, b.port),
       );
@@ -217,7 +238,7 @@ export class ProxyServer extends EventEmitter<{
           )
         : [];
       const adminAddr = this.running.admin.enabled
-        ? await this.admin.listen(this.running.admin.listen)
+        ? await this.admin.listen(inherited.admin ? { fd: inherited.admin.fd } : this.running.admin.listen)
         : undefined;
       const admin = adminAddr ? bound('http', adminAddr.address, adminAddr.port) : undefined;
       this.addrs = { tftp, http, admin };
@@ -275,6 +296,8 @@ export class ProxyServer extends EventEmitter<{
       const config = withInherited(parseConfig(input), this.components.inheritedSockets);
       const plan = planReload(this.running, config);
       const signing = await readSigning(config);
+      // First, as it is the one step that validates on its own (and changes nothing if it throws).
+      if (plan.applied.includes('limits')) this.tftp.configure(config.limits);
       if (plan.storeReplaced || !isDeepStrictEqual(config.discovery, this.running.discovery)) {
         // A new store means a new resolver; requests in progress finish on the old one.
         const next = this.buildResolver(config, signing);
@@ -289,18 +312,13 @@ export class ProxyServer extends EventEmitter<{
           }
         }
         const previous = this.resolver;
-        // Hits and misses are the server's history, not the resolver's: they survive the swap.
-        this.earlierCacheCounts.hits += previous.cacheStats.hits;
-        this.earlierCacheCounts.misses += previous.cacheStats.misses;
         this.resolver = next;
         if (this.inUse.has(previous)) this.retired.add(previous);
-        else previous.close();
+        else this.closeResolver(previous);
         this.running = effectiveConfig(this.running, config);
-        if (plan.applied.includes('limits')) this.tftp.configure(this.running.limits);
       } else {
         this.reconfigure(config, signing);
         this.running = effectiveConfig(this.running, config);
-        if (plan.applied.includes('limits')) this.tftp.configure(this.running.limits);
         await this.discover();
       }
       this.reloadCount.applied++;
@@ -356,12 +374,20 @@ export class ProxyServer extends EventEmitter<{
   /** Cache size now; hits and misses since start, across resolvers replaced by reloads. */
   private cacheCounts(): ProxyStatus['cache'] {
     const c = this.resolver.cacheStats;
-    return {
-      entries: c.entries,
-      bytes: c.bytes,
-      hits: c.hits + this.earlierCacheCounts.hits,
-      misses: c.misses + this.earlierCacheCounts.misses,
-    };
+    let { hits, misses } = this.earlierCacheCounts;
+    // Retired resolvers still finishing requests still count them.
+    for (const r of [this.resolver, ...this.retired]) {
+      hits += r.cacheStats.hits;
+      misses += r.cacheStats.misses;
+    }
+    return { entries: c.entries, bytes: c.bytes, hits, misses };
+  }
+
+  /** Close a replaced resolver; its hits and misses are the server's history and stay counted. */
+  private closeResolver(resolver: Resolver): void {
+    this.earlierCacheCounts.hits += resolver.cacheStats.hits;
+    this.earlierCacheCounts.misses += resolver.cacheStats.misses;
+    resolver.close();
   }
 
   /** A snapshot for health checks, `ptftp status` and dashboards. */
@@ -406,7 +432,7 @@ export class ProxyServer extends EventEmitter<{
       if (n > 0) this.inUse.set(resolver, n);
       else {
         this.inUse.delete(resolver);
-        if (this.retired.delete(resolver)) resolver.close();
+        if (this.retired.delete(resolver)) this.closeResolver(resolver);
       }
     }
   }

@@ -33,7 +33,7 @@ function liveLimits(limits: ProxyConfig['limits']): Omit<ProxyConfig['limits'], 
 export interface ReloadResult {
   /** Top-level keys whose new values are now in effect. */
   readonly applied: readonly string[];
-  /** Top-level keys that changed but wait for a restart; the running values stay. */
+  /** Keys that changed but wait for a restart (top-level, or `limits.ports`); the running values stay. */
   readonly restartRequired: readonly string[];
   /** True when the local store was replaced (its folder changed). */
   readonly storeReplaced: boolean;

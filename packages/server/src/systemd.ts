@@ -5,6 +5,7 @@
  * which descriptor is which (UDP or TCP, IPv4 or IPv6, address) is read from the kernel.
  */
 import { readFileSync, readlinkSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { ListenError } from './errors.js';
 
 /** The first descriptor systemd passes (SD_LISTEN_FDS_START). */
@@ -39,19 +40,22 @@ interface SocketEntry {
   readonly listening: boolean;
 }
 
-/** /proc/net writes an IPv4 address as one 32-bit word in host order (little endian here). */
-function ipv4FromProc(hex: string): string {
+/** The bytes of one 32-bit word as /proc/net prints it: in the host's byte order. */
+function wordBytes(hex: string, littleEndian: boolean): number[] {
   const n = Number.parseInt(hex, 16);
-  return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff].join('.');
+  const be = [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+  return littleEndian ? be.reverse() : be;
+}
+
+/** /proc/net writes an IPv4 address as one 32-bit word in host order. */
+function ipv4FromProc(hex: string, littleEndian: boolean): string {
+  return wordBytes(hex, littleEndian).join('.');
 }
 
 /** ... and an IPv6 address as four such words. */
-function ipv6FromProc(hex: string): string {
+function ipv6FromProc(hex: string, littleEndian: boolean): string {
   const bytes: number[] = [];
-  for (let w = 0; w < 4; w++) {
-    const n = Number.parseInt(hex.slice(w * 8, w * 8 + 8), 16);
-    bytes.push(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff);
-  }
+  for (let w = 0; w < 4; w++) bytes.push(...wordBytes(hex.slice(w * 8, w * 8 + 8), littleEndian));
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
   // Compress the longest run of zero groups, as RFC 5952 writes addresses.
@@ -80,6 +84,7 @@ export function parseProcNet(
   protocol: 'udp' | 'tcp',
   family: 'IPv4' | 'IPv6',
   into: Map<string, SocketEntry> = new Map(),
+  littleEndian = endianness() === 'LE',
 ): Map<string, SocketEntry> {
   for (const line of text.split('\n').slice(1)) {
     const f = line.trim().split(/\s+/);
@@ -89,7 +94,7 @@ export function parseProcNet(
     into.set(f[9]!, {
       protocol,
       family,
-      address: family === 'IPv4' ? ipv4FromProc(addrHex) : ipv6FromProc(addrHex),
+      address: family === 'IPv4' ? ipv4FromProc(addrHex, littleEndian) : ipv6FromProc(addrHex, littleEndian),
       port: Number.parseInt(portHex, 16),
       // TCP_LISTEN is state 0A; a UDP socket has no listening state.
       listening: protocol === 'udp' || f[3] === '0A',
@@ -163,7 +168,11 @@ export function systemdSockets(opts: SystemdSocketsOptions = {}): InheritedSocke
     if (entry === undefined)
       throw new ListenError(
         where,
-        new Error(`${link} is not a UDP or TCP socket (ListenDatagram= or ListenStream=)`),
+        new Error(
+          inode === undefined
+            ? `${link} is not a UDP or TCP socket (ListenDatagram= or ListenStream=)`
+            : `${link} is not a UDP or TCP socket of this network namespace (ListenDatagram= or ListenStream=; PrivateNetwork= is not supported)`,
+        ),
       );
     if (!entry.listening) throw new ListenError(where, new Error('a TCP socket that is not listening'));
     out.push({

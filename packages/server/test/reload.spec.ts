@@ -31,6 +31,15 @@ describe('planReload: which changes apply live', () => {
     });
   });
 
+  it('limits removed from the file go back to their defaults, live', () => {
+    const tuned = parseConfig({ ...base, limits: { maxBlksize: 512, maxSessions: 10 } });
+    expect(planReload(tuned, base)).toEqual({
+      applied: ['limits'],
+      restartRequired: [],
+      storeReplaced: false,
+    });
+  });
+
   it('limits.ports alone is no live change: only a restart', () => {
     const next = parseConfig({ ...base, limits: { ports: { from: 50000, to: 50999 } } });
     expect(planReload(base, next)).toEqual({
