@@ -5,6 +5,7 @@ import { tftpGet } from '@ptftp/protocol';
 import { MemoryStore } from '@ptftp/resolver';
 import { createProxyServer, loadConfig, type ProxyServer } from '@ptftp/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freeUdpPort } from '../../../test-support/peers.js';
 import { captureIo } from '../src/io.js';
 import { run } from '../src/program.js';
 
@@ -83,18 +84,26 @@ describe('ptftp status / cache flush / reload (admin endpoint client)', () => {
     expect(server!.config.cache.ttlSeconds).toBe(60);
   });
 
-  it('a listen change is reported as needing a restart, and the sockets stay', async () => {
+  it('a listen change is rebound live; limits.ports is reported as needing a restart', async () => {
+    const port = await freeUdpPort();
     await writeFile(
       file,
-      JSON.stringify({ listen: ['127.0.0.1:1'], http: { enabled: false }, admin: { listen: '127.0.0.1:0' } }),
+      JSON.stringify({
+        listen: [`127.0.0.1:${port}`],
+        http: { enabled: false },
+        admin: { listen: '127.0.0.1:0' },
+        limits: { ports: 'single' },
+      }),
     );
     const r = await cli('reload', '--admin', admin());
     expect(r).toEqual({
       code: 0,
-      out: 'reloaded: nothing changed\nneeds a restart to apply: listen\n',
+      out: 'reloaded: applied listen\nneeds a restart to apply: limits.ports\n',
       err: '',
     });
-    expect(server!.config.listen).toEqual(['127.0.0.1:0']);
+    expect(server!.config.listen).toEqual([`127.0.0.1:${port}`]);
+    expect(server!.addresses.tftp.map((a) => a.port)).toEqual([port]);
+    expect(server!.config.limits.ports).toBeUndefined();
   });
 
   it('--admin that is not a URL is a usage error', async () => {

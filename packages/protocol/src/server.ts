@@ -125,6 +125,8 @@ interface Listener {
   /** Transfers started from this socket, by peer address then port. */
   readonly sessions: Map<string, Map<number, SessionRecord>>;
   closed: boolean;
+  /** Unlistened in single-port mode: no new requests; closed when its transfers are done. */
+  draining: boolean;
 }
 
 interface SessionRecord {
@@ -345,7 +347,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
 
   /** Addresses bound so far. */
   get addresses(): ListeningAddress[] {
-    return this.bound.filter((l) => !l.closed).map((l) => ({ ...l.bound }));
+    return this.bound.filter((l) => !l.closed && !l.draining).map((l) => ({ ...l.bound }));
   }
 
   /** Transfers running (including a write's short dally after its last ACK). */
@@ -364,9 +366,14 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     if (!Array.isArray(addresses) || addresses.length === 0)
       throw new InvalidArgumentError('addresses', 'at least one listening address is required');
     const specs = addresses.map(parseListenAddress);
+    // Sockets bound by earlier calls count for the dual-stack rule too.
+    const all = [
+      ...specs,
+      ...this.addresses.map((a) => ({ address: a.address, port: a.port, family: a.family })),
+    ];
     const opened: Listener[] = [];
     try {
-      for (const spec of specs) opened.push(await this.bindListener(spec, specs));
+      for (const spec of specs) opened.push(await this.bindListener(spec, all));
     } catch (err) {
       for (const l of opened) l.socket.close();
       throw err;
@@ -374,6 +381,29 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     this.bound.push(...opened);
     for (const l of opened) this.emit('listening', { ...l.bound });
     return opened.map((l) => ({ ...l.bound }));
+  }
+
+  /**
+   * Stop listening on one bound address (as `addresses` reports it; the other addresses stay).
+   * Transfers already running continue: with a port per transfer they have sockets of their
+   * own; in single-port mode the socket stays open, taking no new request, until they end.
+   * Resolves false when no such address is bound.
+   *
+   * @example
+   * ```ts
+   * const [old] = server.addresses;
+   * await server.listen(['10.1.1.20:69']);
+   * server.unlisten(old); // phones asking the old address now get ICMP port unreachable
+   * ```
+   */
+  unlisten(address: { address: string; port: number }): boolean {
+    const l = this.bound.find(
+      (x) => !x.closed && !x.draining && x.bound.address === address.address && x.bound.port === address.port,
+    );
+    if (l === undefined) return false;
+    if (this.config.single && l.sessions.size > 0) l.draining = true;
+    else this.closeListener(l);
+    return true;
   }
 
   /**
@@ -446,6 +476,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       bound: { address: a.address, port: a.port, family: spec.family },
       sessions: new Map(),
       closed: false,
+      draining: false,
     };
     // Errors after bind (e.g. ICMP-triggered ECONNREFUSED on some stacks) must not crash the host.
     socket.on('error', ignore);
@@ -455,6 +486,8 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
 
   private onListenerMessage(listener: Listener, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const existing = listener.sessions.get(rinfo.address)?.get(rinfo.port);
+    // Unlistened: only the transfers still running on this socket are answered.
+    if (listener.draining && existing === undefined) return;
     let packet: Packet;
     try {
       packet = decodePacket(msg);
@@ -801,6 +834,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       ports.delete(record.wirePort);
       if (ports.size === 0) record.listener.sessions.delete(record.wireAddress);
     }
+    if (record.listener.draining && record.listener.sessions.size === 0) this.closeListener(record.listener);
     const count = (this.perSource.get(record.remote.address) ?? 1) - 1;
     if (count <= 0) this.perSource.delete(record.remote.address);
     else this.perSource.set(record.remote.address, count);

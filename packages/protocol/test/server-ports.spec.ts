@@ -161,3 +161,58 @@ describe('graceful close', () => {
     expect(server.addresses).toEqual([]);
   });
 });
+
+describe('unlisten: one address goes, the transfers it started finish', () => {
+  it('port per transfer: the running transfer completes; new requests to the old address get nothing', async () => {
+    const { server, ports } = await startServer({ handler: () => pattern(3000), retransmitTimeoutMs: 5000 }, [
+      '127.0.0.1:0',
+      '127.0.0.1:0',
+    ]);
+    const [oldPort, keptPort] = ports as [number, number];
+    const peer = await openPeer();
+    peer.rrq(oldPort, 'f');
+    const d1 = await peer.next();
+    expect(d1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    expect(server.unlisten({ address: '127.0.0.1', port: oldPort })).toBe(true);
+    expect(server.addresses.map((a) => a.port)).toEqual([keptPort]);
+    // The transfer has its own port: it goes on to the end.
+    for (let block = 1; block <= 5; block++) {
+      peer.ack(block, d1.port);
+      const next = await peer.next();
+      expect(next.packet).toMatchObject({ opcode: Opcode.DATA, block: block + 1 });
+    }
+    const late = await openPeer();
+    late.rrq(oldPort, 'f');
+    expect((await late.collect(300)).filter((r) => r.packet.opcode !== Opcode.ERROR)).toEqual([]);
+    const other = await openPeer();
+    expect((await rawRead(other, keptPort, 'f')).data).toEqual(pattern(3000));
+    expect(server.unlisten({ address: '127.0.0.1', port: oldPort })).toBe(false);
+  });
+
+  it('single-port mode: the socket stays for its transfer, refuses newcomers silently, then closes', async () => {
+    const { server, port } = await startServer({
+      handler: () => pattern(1500),
+      ports: 'single',
+      retransmitTimeoutMs: 5000,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f');
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    expect(server.unlisten({ address: '127.0.0.1', port })).toBe(true);
+    expect(server.addresses).toEqual([]);
+    const newcomer = await openPeer();
+    newcomer.rrq(port, 'f');
+    expect(await newcomer.collect(300)).toEqual([]);
+    peer.ack(1, port);
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
+    peer.ack(2, port);
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 3 });
+    peer.ack(3, port);
+    // The last block was short (1500 = 2 x 512 + 476): the transfer is over and the socket closes.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.activeSessions).toBe(0);
+    const after = await openPeer();
+    after.rrq(port, 'f');
+    expect((await after.collect(300)).filter((r) => r.packet.opcode === Opcode.DATA)).toEqual([]);
+  });
+});

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type AddressInfo, isIP, type ListenOptions } from 'node:net';
 import { parseEndpoint } from './address.js';
 import { ConfigError, ListenError, StateError } from './errors.js';
-import { createLimitedServer, ignoreAcceptError } from './http-frontend.js';
+import { closeServers, createLimitedServer, ignoreAcceptError } from './http-frontend.js';
 import type { ProxyServer } from './proxy-server.js';
 
 /** Admin requests are tiny JSON documents; anything bigger is not from `ptftp`. */
@@ -117,14 +117,17 @@ export class AdminEndpoint {
     return server.address() as AddressInfo;
   }
 
-  async close(): Promise<void> {
+  /** The address listening now, if any. */
+  get address(): AddressInfo | undefined {
+    return (this.server?.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** Stop; requests in progress get `graceMs` (default 0) to finish, then their sockets are cut. */
+  async close(graceMs = 0): Promise<void> {
     const server = this.server;
     this.server = undefined;
     if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+    await closeServers([server], graceMs);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

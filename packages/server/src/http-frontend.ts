@@ -62,6 +62,23 @@ function publicMessage(name: string, result: FailedInfo['result'], error: Error)
   return 'internal error';
 }
 
+/** Close servers: stop accepting, cut idle connections, give busy ones `graceMs`. */
+export function closeServers(servers: readonly Server[], graceMs: number): Promise<void> {
+  return Promise.all(
+    servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+          server.close(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+          server.closeIdleConnections();
+        }),
+    ),
+  ).then(() => {});
+}
+
 /** Bounds on one HTTP listening socket. */
 export interface HttpLimits {
   /** Open connections at once; more are closed as soon as they are accepted (default 1024). */
@@ -99,7 +116,8 @@ export function createLimitedServer(
  * single byte ranges; the same resolution, and so the same cache, as the TFTP front end.
  */
 export class HttpFrontend {
-  private readonly servers: Server[] = [];
+  /** Listening servers by the address they were configured with (`systemd fd N` for inherited ones). */
+  private readonly servers = new Map<string, Server>();
   private active = 0;
 
   constructor(private readonly hooks: FrontendHooks) {}
@@ -113,7 +131,52 @@ export class HttpFrontend {
     addresses: readonly (string | { fd: number })[],
     limits: HttpLimits = {},
   ): Promise<AddressInfo[]> {
-    const bound: AddressInfo[] = [];
+    const opened = await this.bindAll(addresses, limits);
+    for (const [key, server] of opened) this.servers.set(key, server);
+    return [...opened.values()].map((s) => s.address() as AddressInfo);
+  }
+
+  /** The addresses listening now. */
+  get bound(): AddressInfo[] {
+    return [...this.servers.values()].map((s) => s.address() as AddressInfo);
+  }
+
+  /**
+   * Move to a new list of configured addresses and limits: new addresses are bound now (a
+   * ListenError leaves everything as it was); `commit()` applies the limits to the sockets that
+   * stay and closes the ones no longer listed, letting their requests finish; `rollback()`
+   * closes the new ones instead.
+   */
+  async rebind(
+    next: readonly string[],
+    limits: HttpLimits = {},
+  ): Promise<{ commit(): void; rollback(): void }> {
+    const added = next.filter((a) => !this.servers.has(a));
+    const removed = [...this.servers.keys()].filter((a) => !a.startsWith('systemd fd ') && !next.includes(a));
+    const opened = await this.bindAll(added, limits);
+    return {
+      commit: () => {
+        const gone = removed.map((a) => this.servers.get(a)!);
+        for (const a of removed) this.servers.delete(a);
+        for (const server of this.servers.values()) {
+          server.maxConnections = limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS;
+          server.headersTimeout = limits.headersTimeoutMs ?? DEFAULT_HTTP_HEADERS_TIMEOUT_MS;
+          server.requestTimeout = server.headersTimeout + 5000;
+        }
+        for (const [key, server] of opened) this.servers.set(key, server);
+        void closeServers(gone, 5000);
+      },
+      rollback: () => {
+        void closeServers([...opened.values()], 0);
+      },
+    };
+  }
+
+  private async bindAll(
+    addresses: readonly (string | { fd: number })[],
+    limits: HttpLimits,
+  ): Promise<Map<string, Server>> {
+    const opened = new Map<string, Server>();
     try {
       for (const spec of addresses) {
         const server = createLimitedServer((req, res) => void this.handle(req, res), {
@@ -141,32 +204,20 @@ export class HttpFrontend {
           });
         });
         server.on('error', ignoreAcceptError);
-        this.servers.push(server);
-        bound.push(server.address() as AddressInfo);
+        opened.set(text, server);
       }
     } catch (err) {
-      await this.close(0);
+      await closeServers([...opened.values()], 0);
       throw err;
     }
-    return bound;
+    return opened;
   }
 
   /** Stop accepting; requests in progress get `graceMs` to finish, then their sockets are cut. */
   async close(graceMs = 5000): Promise<void> {
-    const servers = this.servers.splice(0);
-    await Promise.all(
-      servers.map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-            server.close(() => {
-              clearTimeout(timer);
-              resolve();
-            });
-            server.closeIdleConnections();
-          }),
-      ),
-    );
+    const servers = [...this.servers.values()];
+    this.servers.clear();
+    await closeServers(servers, graceMs);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

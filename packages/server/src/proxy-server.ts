@@ -161,7 +161,7 @@ export class ProxyServer extends EventEmitter<{
   private readonly tftp: TftpFrontend;
   private readonly earlierCacheCounts = { hits: 0, misses: 0 };
   private readonly http: HttpFrontend;
-  private readonly admin: AdminEndpoint;
+  private admin: AdminEndpoint;
   private state: ProxyStatus['state'] = 'idle';
   private startedAt: Date | undefined;
   private addrs: ProxyAddresses = { tftp: [], http: [] };
@@ -296,31 +296,40 @@ export class ProxyServer extends EventEmitter<{
       const config = withInherited(parseConfig(input), this.components.inheritedSockets);
       const plan = planReload(this.running, config);
       const signing = await readSigning(config);
-      // First, as it is the one step that validates on its own (and changes nothing if it throws).
-      if (plan.applied.includes('limits')) this.tftp.configure(config.limits);
-      if (plan.storeReplaced || !isDeepStrictEqual(config.discovery, this.running.discovery)) {
-        // A new store means a new resolver; requests in progress finish on the old one.
-        const next = this.buildResolver(config, signing);
-        if (this.components.discovery || config.discovery) {
-          // Discovered before the swap: until then the new resolver knows no discovered cluster,
-          // and every remote name asked meanwhile would be "not found" (and negatively cached).
-          const result = await next.refreshDiscovery();
-          this.emit('discovery', result);
-          if (this.state !== 'running') {
-            next.close();
-            throw new StateError('cannot reload a closed server');
+      // Sockets first: new addresses are bound before anything changes, so a port that cannot
+      // be bound rejects the reload with nothing applied.
+      const sockets = await this.rebindSockets(config);
+      try {
+        if (plan.applied.includes('limits')) this.tftp.configure(config.limits);
+        if (plan.storeReplaced || !isDeepStrictEqual(config.discovery, this.running.discovery)) {
+          // A new store means a new resolver; requests in progress finish on the old one.
+          const next = this.buildResolver(config, signing);
+          if (this.components.discovery || config.discovery) {
+            // Discovered before the swap: until then the new resolver knows no discovered cluster,
+            // and every remote name asked meanwhile would be "not found" (and negatively cached).
+            const result = await next.refreshDiscovery();
+            this.emit('discovery', result);
+            if (this.state !== 'running') {
+              next.close();
+              throw new StateError('cannot reload a closed server');
+            }
           }
+          const previous = this.resolver;
+          this.resolver = next;
+          if (this.inUse.has(previous)) this.retired.add(previous);
+          else this.closeResolver(previous);
+          this.running = effectiveConfig(this.running, config);
+        } else {
+          this.reconfigure(config, signing);
+          this.running = effectiveConfig(this.running, config);
+          await this.discover();
         }
-        const previous = this.resolver;
-        this.resolver = next;
-        if (this.inUse.has(previous)) this.retired.add(previous);
-        else this.closeResolver(previous);
-        this.running = effectiveConfig(this.running, config);
-      } else {
-        this.reconfigure(config, signing);
-        this.running = effectiveConfig(this.running, config);
-        await this.discover();
+      } catch (err) {
+        sockets.rollback();
+        throw err;
       }
+      sockets.commit();
+      this.refreshAddresses();
       this.reloadCount.applied++;
       this.metrics.reloads.inc({ result: 'applied' });
       this.emit('reloaded', plan, this.running);
@@ -369,6 +378,60 @@ export class ProxyServer extends EventEmitter<{
     } catch (err) {
       throw topologyToConfigError(err);
     }
+  }
+
+  /**
+   * Bind what a new configuration adds (TFTP and HTTP addresses, the admin endpoint); a bind
+   * that fails throws ListenError with nothing changed. `commit()` then closes what the new
+   * configuration no longer lists (transfers and requests in progress finish); `rollback()`
+   * releases the new sockets instead. Sockets inherited from systemd are never rebound.
+   */
+  private async rebindSockets(next: ProxyConfig): Promise<{ commit(): void; rollback(): void }> {
+    if (this.state !== 'running') return { commit() {}, rollback() {} };
+    const inherited = splitInherited(this.components.inheritedSockets ?? []);
+    const steps: Array<{ commit(): void; rollback(): void }> = [];
+    const rollback = () => {
+      for (const step of steps) step.rollback();
+    };
+    try {
+      if (inherited.udp.length === 0) steps.push(await this.tftp.rebind(next.listen));
+      // Inherited HTTP sockets stay; their limits still follow the configuration.
+      const httpListen = inherited.http.length > 0 || !next.http.enabled ? [] : next.http.listen;
+      steps.push(await this.http.rebind(httpListen, next.http));
+      const cur = this.running.admin;
+      if (!inherited.admin && (cur.enabled !== next.admin.enabled || cur.listen !== next.admin.listen)) {
+        const fresh = new AdminEndpoint(this);
+        if (next.admin.enabled) await fresh.listen(next.admin.listen);
+        steps.push({
+          commit: () => {
+            const old = this.admin;
+            this.admin = fresh;
+            // Grace: the request that asked for this reload may be on the old endpoint.
+            void old.close(2000);
+          },
+          rollback: () => void fresh.close(0),
+        });
+      }
+    } catch (err) {
+      rollback();
+      throw err;
+    }
+    return {
+      commit: () => {
+        for (const step of steps) step.commit();
+      },
+      rollback,
+    };
+  }
+
+  /** `addresses` as the sockets are now. */
+  private refreshAddresses(): void {
+    const a = this.admin.address;
+    this.addrs = {
+      tftp: this.tftp.bound.map((b) => bound('tftp', b.address, b.port)),
+      http: this.http.bound.map((b) => bound('http', b.address, b.port)),
+      admin: a ? bound('http', a.address, a.port) : undefined,
+    };
   }
 
   /** Cache size now; hits and misses since start, across resolvers replaced by reloads. */

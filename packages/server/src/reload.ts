@@ -15,13 +15,17 @@ const LIVE_KEYS = [
   'dhcp',
   'log',
   'limits',
+  'listen',
+  'http',
+  'admin',
 ] as const satisfies readonly (keyof ProxyConfig)[];
 /**
- * Keys that only a restart applies: they are sockets, and re-binding a port under live phones
- * would drop the transfers that reload promises to keep. `limits` applies live (to transfers
- * that start afterwards) except `limits.ports`, which decides how transfer sockets are bound.
+ * Sockets (`listen`, `http`, `admin`) are rebound on reload: new addresses bound first, old
+ * ones closed after, so transfers in progress finish. `limits` applies to transfers that start
+ * afterwards. Only `limits.ports`, which decides how transfer sockets are bound, waits for a
+ * restart.
  */
-const RESTART_KEYS = ['listen', 'http', 'admin'] as const satisfies readonly (keyof ProxyConfig)[];
+const RESTART_KEYS = [] as const satisfies readonly (keyof ProxyConfig)[];
 
 /** `limits` without `ports`: what a running TFTP server takes. */
 function liveLimits(limits: ProxyConfig['limits']): Omit<ProxyConfig['limits'], 'ports'> {

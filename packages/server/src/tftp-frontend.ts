@@ -65,6 +65,8 @@ function liveOptions(l: ProxyConfig['limits']): LiveServerOptions {
 export class TftpFrontend {
   private server: TftpServer | undefined;
   private readonly pending = new Map<string, { file: ResolvedFile; started: number }>();
+  /** What each configured address string is bound to (inherited sockets are not listed). */
+  private readonly configured = new Map<string, TftpBound>();
 
   constructor(
     private readonly hooks: FrontendHooks,
@@ -112,7 +114,57 @@ export class TftpFrontend {
     } catch (err) {
       throw new ListenError(failedAddress(addresses, err), err);
     }
-    return bound.map((b) => ({ address: b.address, port: b.port, family: b.family }));
+    const out = bound.map((b) => ({ address: b.address, port: b.port, family: b.family }));
+    addresses.forEach((a, i) => {
+      if (typeof a === 'string') this.configured.set(a, out[i]!);
+    });
+    return out;
+  }
+
+  /** The addresses listening now. */
+  get bound(): TftpBound[] {
+    return (this.server?.addresses ?? []).map((b) => ({
+      address: b.address,
+      port: b.port,
+      family: b.family,
+    }));
+  }
+
+  /**
+   * Move to a new list of configured addresses: the new ones are bound now (a ListenError
+   * leaves everything as it was); `commit()` then stops listening on the ones no longer listed
+   * (their transfers finish), `rollback()` releases the new ones instead.
+   */
+  async rebind(next: readonly string[]): Promise<{ commit(): void; rollback(): void }> {
+    const server = this.server;
+    const added = next.filter((a) => !this.configured.has(a));
+    const removed = [...this.configured.keys()].filter((a) => !next.includes(a));
+    if (!server || (added.length === 0 && removed.length === 0)) return { commit() {}, rollback() {} };
+    let bound: TftpBound[] = [];
+    if (added.length > 0) {
+      try {
+        bound = (await server.listen(added)).map((b) => ({
+          address: b.address,
+          port: b.port,
+          family: b.family,
+        }));
+      } catch (err) {
+        throw new ListenError(failedAddress(added, err), err);
+      }
+    }
+    return {
+      commit: () => {
+        for (const a of removed) {
+          const b = this.configured.get(a);
+          if (b) server.unlisten(b);
+          this.configured.delete(a);
+        }
+        for (const [i, a] of added.entries()) this.configured.set(a, bound[i]!);
+      },
+      rollback: () => {
+        for (const b of bound) server.unlisten(b);
+      },
+    };
   }
 
   /** New limits for transfers that start from now on (`ports` stays as bound). */
@@ -126,6 +178,7 @@ export class TftpFrontend {
     this.server = undefined;
     if (server) await server.close({ graceMs });
     this.pending.clear();
+    this.configured.clear();
   }
 
   private async handle(req: ReadRequest): Promise<{ data: Uint8Array }> {

@@ -1,8 +1,11 @@
+import dgram from 'node:dgram';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tftpGet, tftpGetStream } from '@ptftp/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freeUdpPort } from '../../../test-support/peers.js';
 import {
   ConfigError,
   createProxyServer,
@@ -13,10 +16,18 @@ import {
 } from '../src/index.js';
 import { type FakeCluster, pattern, sha256, startCluster } from './fixtures.js';
 
+async function freeTcpPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
 describe('planReload: which changes apply live', () => {
   const base = parseConfig({ listen: ['127.0.0.1:6969'], store: { root: '/srv/a' } });
 
-  it('clusters, cache, store and limits apply live; listen, http, admin and limits.ports wait for a restart', () => {
+  it('clusters, cache, store, limits and listen apply live; only limits.ports waits for a restart', () => {
     const next = parseConfig({
       listen: ['127.0.0.1:7000'],
       store: { root: '/srv/b' },
@@ -25,8 +36,8 @@ describe('planReload: which changes apply live', () => {
       clusters: [{ id: 'cluster-b', tftp: ['127.0.0.2'] }],
     });
     expect(planReload(base, next)).toEqual({
-      applied: ['store', 'clusters', 'cache', 'limits'],
-      restartRequired: ['listen', 'limits.ports'],
+      applied: ['store', 'clusters', 'cache', 'limits', 'listen'],
+      restartRequired: ['limits.ports'],
       storeReplaced: true,
     });
   });
@@ -132,6 +143,94 @@ describe('reload without a restart', () => {
     expect(after.entries).toBe(0);
     const metrics = await server!.metrics.registry.metrics();
     expect(metrics).toContain('ptftp_cache_entries 0');
+  });
+
+  it('new TFTP, HTTP and admin addresses are bound live; the old ones close; a transfer in flight finishes', async () => {
+    const big = pattern(2 * 1024 * 1024, 9);
+    await writeFile(join(dir, 'big.bin'), big);
+    const [t1, t2] = [await freeUdpPort(), await freeUdpPort()];
+    const [h1, h2, a1, a2] = [
+      await freeTcpPort(),
+      await freeTcpPort(),
+      await freeTcpPort(),
+      await freeTcpPort(),
+    ];
+    const config = (t: number, h: number, a: number) => ({
+      listen: [`127.0.0.1:${t}`],
+      http: { listen: [`127.0.0.1:${h}`] },
+      admin: { listen: `127.0.0.1:${a}` },
+      store: { root: '.' },
+    });
+    const file = await start(config(t1, h1, a1));
+    // A slow download (lockstep, 512-byte blocks: 4,097 round trips) that the reload must not cut.
+    let received = 0;
+    const inFlight = tftpGet({ host: '127.0.0.1', port: t1 }, 'big.bin', {
+      onProgress: (bytes) => {
+        received = bytes;
+      },
+    });
+    while (received === 0) await new Promise((r) => setTimeout(r, 2));
+    await writeFile(file, JSON.stringify(config(t2, h2, a2)));
+    const result = await server!.reload();
+    // Still running when the old address closed.
+    expect(received).toBeLessThan(big.length);
+    expect(result.applied).toEqual(['listen', 'http', 'admin']);
+    expect(result.restartRequired).toEqual([]);
+    expect(sha256(await inFlight)).toBe(sha256(big));
+    const quick = { retransmitTimeoutMs: 100, retries: 1 };
+    expect(sha256(await tftpGet({ host: '127.0.0.1', port: t2 }, 'big.bin', { blksize: 8192 }))).toBe(
+      sha256(big),
+    );
+    await expect(tftpGet({ host: '127.0.0.1', port: t1 }, 'big.bin', quick)).rejects.toMatchObject({
+      code: 'PTFTP_ERR_TIMEOUT',
+    });
+    expect(
+      (await fetch(`http://127.0.0.1:${h2}/big.bin`, { method: 'HEAD' })).headers.get('content-length'),
+    ).toBe(String(big.length));
+    await expect(fetch(`http://127.0.0.1:${h1}/big.bin`)).rejects.toThrow();
+    expect(await (await fetch(`http://127.0.0.1:${a2}/health`)).json()).toEqual({ status: 'ok' });
+    await new Promise((r) => setTimeout(r, 50));
+    await expect(fetch(`http://127.0.0.1:${a1}/health`)).rejects.toThrow();
+    const addrs = server!.status().addresses;
+    expect([addrs.tftp.map((a) => a.port), addrs.http.map((a) => a.port), addrs.admin?.port]).toEqual([
+      [t2],
+      [h2],
+      a2,
+    ]);
+  });
+
+  it('an address that cannot be bound rejects the reload with nothing changed', async () => {
+    const [t1, h1, h2] = [await freeUdpPort(), await freeTcpPort(), await freeTcpPort()];
+    const taken = dgram.createSocket('udp4');
+    await new Promise<void>((r) => taken.bind(0, '127.0.0.1', r));
+    try {
+      const base = {
+        listen: [`127.0.0.1:${t1}`],
+        http: { listen: [`127.0.0.1:${h1}`] },
+        admin: { enabled: false },
+      };
+      const file = await start({ ...base, cache: { ttlSeconds: 60 } });
+      await writeFile(
+        file,
+        JSON.stringify({
+          ...base,
+          listen: [`127.0.0.1:${t1}`, `127.0.0.1:${taken.address().port}`],
+          http: { listen: [`127.0.0.1:${h2}`] },
+          cache: { ttlSeconds: 30 },
+        }),
+      );
+      const err = await server!.reload().catch((e: unknown) => e);
+      expect(err).toMatchObject({
+        code: 'PTFTP_ERR_LISTEN',
+        message: expect.stringContaining(`127.0.0.1:${taken.address().port}`),
+      });
+      expect(server!.config.cache.ttlSeconds).toBe(60);
+      expect(server!.status().addresses.http.map((a) => a.port)).toEqual([h1]);
+      await expect(fetch(`http://127.0.0.1:${h2}/x`)).rejects.toThrow();
+      expect((await fetch(`http://127.0.0.1:${h1}/x`)).status).toBe(404);
+    } finally {
+      taken.close();
+    }
   });
 
   it('limits apply to the next transfers: a lowered maxBlksize is what the next OACK grants', async () => {

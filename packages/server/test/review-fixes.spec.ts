@@ -306,11 +306,11 @@ describe('HTTP and admin sockets survive accept errors', () => {
     server = await startProxy({}, { 'a.xml': 'A' });
     // The sockets are private; an accept failure is an `error` event on them (node:net onconnection).
     const internals = server as unknown as {
-      http: { servers: import('node:http').Server[] };
+      http: { servers: Map<string, import('node:http').Server> };
       admin: { server: import('node:http').Server };
     };
     const emfile = () => Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
-    for (const s of [internals.http.servers[0]!, internals.admin.server]) {
+    for (const s of [[...internals.http.servers.values()][0]!, internals.admin.server]) {
       expect(() => {
         s.emit('error', emfile());
         s.emit('error', emfile());
