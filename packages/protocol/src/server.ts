@@ -125,7 +125,7 @@ interface Listener {
   /** Transfers started from this socket, by peer address then port. */
   readonly sessions: Map<string, Map<number, SessionRecord>>;
   closed: boolean;
-  /** Unlistened in single-port mode: no new requests; closed when its transfers are done. */
+  /** Unlistened: takes no new request; closed once nothing running needs it (see closeIfDrained). */
   draining: boolean;
 }
 
@@ -401,9 +401,21 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       (x) => !x.closed && !x.draining && x.bound.address === address.address && x.bound.port === address.port,
     );
     if (l === undefined) return false;
-    if (this.config.single && l.sessions.size > 0) l.draining = true;
-    else this.closeListener(l);
+    l.draining = true;
+    this.closeIfDrained(l);
     return true;
+  }
+
+  /**
+   * Close an unlistened socket once nothing needs it: in single-port mode, when its transfers
+   * are over; with a port per transfer, when no request admitted on it still waits for its own
+   * socket (a refusal or ERROR for it goes out from here).
+   */
+  private closeIfDrained(l: Listener): void {
+    if (!l.draining || l.closed) return;
+    for (const ports of l.sessions.values())
+      for (const record of ports.values()) if (this.config.single || record.transport === undefined) return;
+    this.closeListener(l);
   }
 
   /**
@@ -711,6 +723,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       return;
     }
     record.transport = transport;
+    this.closeIfDrained(listener);
     const session = start(transport, this.observerFor(record));
     if (session instanceof ReadSession) session.allowRequestBytes(record.requestBytes);
     record.session = session;
@@ -834,7 +847,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       ports.delete(record.wirePort);
       if (ports.size === 0) record.listener.sessions.delete(record.wireAddress);
     }
-    if (record.listener.draining && record.listener.sessions.size === 0) this.closeListener(record.listener);
+    this.closeIfDrained(record.listener);
     const count = (this.perSource.get(record.remote.address) ?? 1) - 1;
     if (count <= 0) this.perSource.delete(record.remote.address);
     else this.perSource.set(record.remote.address, count);

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../../test-support/peers.js';
-import { InvalidArgumentError } from '../src/errors.js';
+import { FileNotFoundError, InvalidArgumentError } from '../src/errors.js';
 import type { RemoteInfo } from '../src/handler.js';
 import { parseListenAddress } from '../src/listen-address.js';
 import { Opcode } from '../src/packet.js';
@@ -214,5 +214,34 @@ describe('unlisten: one address goes, the transfers it started finish', () => {
     const after = await openPeer();
     after.rrq(port, 'f');
     expect((await after.collect(300)).filter((r) => r.packet.opcode === Opcode.DATA)).toEqual([]);
+  });
+});
+
+describe('unlisten while a request waits for its handler', () => {
+  it('the refusal still goes out from the old address; then the socket closes', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let asked = 0;
+    const { server, port } = await startServer({
+      handler: async (req) => {
+        asked++;
+        await gate;
+        throw new FileNotFoundError(req.filename);
+      },
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'SEP001122334455.cnf.xml');
+    while (asked === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(server.unlisten({ address: '127.0.0.1', port })).toBe(true);
+    expect(server.addresses).toEqual([]);
+    release();
+    const answer = await peer.next();
+    expect(answer.packet).toMatchObject({ opcode: Opcode.ERROR, errorCode: 1 });
+    expect(answer.port).toBe(port);
+    const late = await openPeer();
+    late.rrq(port, 'f');
+    expect(await late.collect(300)).toEqual([]);
   });
 });

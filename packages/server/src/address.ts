@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP, SocketAddress } from 'node:net';
 
 /** A parsed `host:port` endpoint. IPv6 hosts are kept without brackets. */
 export interface Endpoint {
@@ -48,7 +48,17 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint | str
   if (host === '') return `"${text}" has no host`;
   const family = isIP(host);
   if (family === 0 && !/^[A-Za-z0-9.-]+$/.test(host)) return `"${host}" is not an IP address or host name`;
+  // One text per address ("[0::1]" and "[::1]" are the same socket), zone kept.
+  if (family === 6) host = canonicalIpv6(host);
   return { host, port, family: family as 4 | 6 | 0 };
+}
+
+/** RFC 5952 text of an IPv6 address (lower case, longest zero run compressed), zone kept. */
+function canonicalIpv6(host: string): string {
+  const pct = host.indexOf('%');
+  const bare = pct < 0 ? host : host.slice(0, pct);
+  const zone = pct < 0 ? '' : host.slice(pct);
+  return new SocketAddress({ address: bare, family: 'ipv6' }).address + zone;
 }
 
 /** Format an endpoint back to the canonical `host:port` / `[v6]:port` text. */

@@ -35,7 +35,17 @@ const endpoint = (defaultPort: number, ipOnly: boolean) =>
     return formatEndpoint(parsed);
   });
 
-const listenList = (defaultPort: number) => z.array(endpoint(defaultPort, true)).min(1);
+const listenList = (defaultPort: number) =>
+  z
+    .array(endpoint(defaultPort, true))
+    .min(1)
+    .superRefine((list, ctx) => {
+      // Two entries for one socket: the second bind fails, or with port 0 a socket nobody tracks.
+      list.forEach((a, i) => {
+        if (list.indexOf(a) !== i)
+          ctx.addIssue({ code: 'custom', path: [i], message: `${a} is listed twice` });
+      });
+    });
 
 /**
  * Another proxy, recognised by the source address of its requests: a host name or a typo there

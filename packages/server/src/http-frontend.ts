@@ -118,6 +118,8 @@ export function createLimitedServer(
 export class HttpFrontend {
   /** Listening servers by the address they were configured with (`systemd fd N` for inherited ones). */
   private readonly servers = new Map<string, Server>();
+  /** Servers a reload removed, still finishing their requests (a firmware download may be long). */
+  private readonly retiring = new Set<Server>();
   private active = 0;
 
   constructor(private readonly hooks: FrontendHooks) {}
@@ -156,15 +158,24 @@ export class HttpFrontend {
     const opened = await this.bindAll(added, limits);
     return {
       commit: () => {
-        const gone = removed.map((a) => this.servers.get(a)!);
-        for (const a of removed) this.servers.delete(a);
+        const gone: Server[] = [];
+        for (const a of removed) {
+          const server = this.servers.get(a);
+          if (server) gone.push(server);
+          this.servers.delete(a);
+        }
         for (const server of this.servers.values()) {
           server.maxConnections = limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS;
           server.headersTimeout = limits.headersTimeoutMs ?? DEFAULT_HTTP_HEADERS_TIMEOUT_MS;
           server.requestTimeout = server.headersTimeout + 5000;
         }
         for (const [key, server] of opened) this.servers.set(key, server);
-        void closeServers(gone, 5000);
+        // No new connections; requests in progress finish, however long (close() cuts them).
+        for (const server of gone) {
+          this.retiring.add(server);
+          server.close(() => this.retiring.delete(server));
+          server.closeIdleConnections();
+        }
       },
       rollback: () => {
         void closeServers([...opened.values()], 0);
@@ -215,8 +226,9 @@ export class HttpFrontend {
 
   /** Stop accepting; requests in progress get `graceMs` to finish, then their sockets are cut. */
   async close(graceMs = 5000): Promise<void> {
-    const servers = [...this.servers.values()];
+    const servers = [...this.servers.values(), ...this.retiring];
     this.servers.clear();
+    this.retiring.clear();
     await closeServers(servers, graceMs);
   }
 

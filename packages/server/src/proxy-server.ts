@@ -174,6 +174,8 @@ export class ProxyServer extends EventEmitter<{
    * nor keeps its cache alive after them.
    */
   private readonly retired = new Set<Resolver>();
+  /** Admin endpoints replaced by a reload, finishing their requests (the reload's own among them). */
+  private readonly retiredAdmins = new Set<AdminEndpoint>();
   /** Requests in progress per resolver. */
   private readonly inUse = new Map<Resolver, number>();
 
@@ -219,8 +221,16 @@ export class ProxyServer extends EventEmitter<{
    * Bind every configured socket. If one cannot be bound, the others are closed again and a
    * ListenError names the address.
    */
-  async start(): Promise<ProxyAddresses> {
-    if (this.state !== 'idle') throw new StateError(`cannot start a server that is ${this.state}`);
+  start(): Promise<ProxyAddresses> {
+    if (this.state !== 'idle')
+      return Promise.reject(new StateError(`cannot start a server that is ${this.state}`));
+    // Reloads wait for the start: they compare with the sockets it binds.
+    const run = this.startNow();
+    this.reloading = run.catch(() => {});
+    return run;
+  }
+
+  private async startNow(): Promise<ProxyAddresses> {
     this.state = 'running';
     try {
       const signing = await readSigning(this.running);
@@ -258,7 +268,13 @@ export class ProxyServer extends EventEmitter<{
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
     const graceMs = options.graceMs ?? 5000;
-    await Promise.allSettled([this.tftp.close(graceMs), this.http.close(graceMs), this.admin.close()]);
+    await Promise.allSettled([
+      this.tftp.close(graceMs),
+      this.http.close(graceMs),
+      this.admin.close(),
+      ...[...this.retiredAdmins].map((a) => a.close(graceMs)),
+    ]);
+    this.retiredAdmins.clear();
     for (const r of [this.resolver, ...this.retired]) r.close();
     this.retired.clear();
     this.state = 'closed';
@@ -295,10 +311,12 @@ export class ProxyServer extends EventEmitter<{
       }
       const config = withInherited(parseConfig(input), this.components.inheritedSockets);
       const plan = planReload(this.running, config);
+      const effective = effectiveConfig(this.running, config, plan);
       const signing = await readSigning(config);
+      const before = this.running;
       // Sockets first: new addresses are bound before anything changes, so a port that cannot
       // be bound rejects the reload with nothing applied.
-      const sockets = await this.rebindSockets(config);
+      const sockets = await this.rebindSockets(effective);
       try {
         if (plan.applied.includes('limits')) this.tftp.configure(config.limits);
         if (plan.storeReplaced || !isDeepStrictEqual(config.discovery, this.running.discovery)) {
@@ -318,14 +336,17 @@ export class ProxyServer extends EventEmitter<{
           this.resolver = next;
           if (this.inUse.has(previous)) this.retired.add(previous);
           else this.closeResolver(previous);
-          this.running = effectiveConfig(this.running, config);
+          this.running = effective;
         } else {
           this.reconfigure(config, signing);
-          this.running = effectiveConfig(this.running, config);
+          this.running = effective;
           await this.discover();
         }
+        // close() may have run during the awaits above: nothing new may outlive it.
+        if (this.state !== 'running') throw new StateError('the server closed during the reload');
       } catch (err) {
         sockets.rollback();
+        this.running = before;
         throw err;
       }
       sockets.commit();
@@ -406,8 +427,9 @@ export class ProxyServer extends EventEmitter<{
           commit: () => {
             const old = this.admin;
             this.admin = fresh;
-            // Grace: the request that asked for this reload may be on the old endpoint.
-            void old.close(2000);
+            // The request that asked for this reload may be on the old endpoint: let it finish.
+            this.retiredAdmins.add(old);
+            void old.close(5000).then(() => this.retiredAdmins.delete(old));
           },
           rollback: () => void fresh.close(0),
         });
@@ -427,11 +449,13 @@ export class ProxyServer extends EventEmitter<{
   /** `addresses` as the sockets are now. */
   private refreshAddresses(): void {
     const a = this.admin.address;
+    const previous = this.addrs;
     this.addrs = {
       tftp: this.tftp.bound.map((b) => bound('tftp', b.address, b.port)),
       http: this.http.bound.map((b) => bound('http', b.address, b.port)),
       admin: a ? bound('http', a.address, a.port) : undefined,
     };
+    if (!isDeepStrictEqual(previous, this.addrs)) this.emit('listening', this.addrs);
   }
 
   /** Cache size now; hits and misses since start, across resolvers replaced by reloads. */

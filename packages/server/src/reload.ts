@@ -22,10 +22,11 @@ const LIVE_KEYS = [
 /**
  * Sockets (`listen`, `http`, `admin`) are rebound on reload: new addresses bound first, old
  * ones closed after, so transfers in progress finish. `limits` applies to transfers that start
- * afterwards. Only `limits.ports`, which decides how transfer sockets are bound, waits for a
- * restart.
+ * afterwards. What waits for a restart: `limits.ports`, which decides how transfer sockets are
+ * bound, and an address change that moves a port between a wildcard and other addresses
+ * (`127.0.0.1:69` to `0.0.0.0:69`, `0.0.0.0:69` + `[::]:69` to `[::]:69`): the old and the new
+ * socket cannot both be bound, and dual stack is decided when `[::]` is bound.
  */
-const RESTART_KEYS = [] as const satisfies readonly (keyof ProxyConfig)[];
 
 /** `limits` without `ports`: what a running TFTP server takes. */
 function liveLimits(limits: ProxyConfig['limits']): Omit<ProxyConfig['limits'], 'ports'> {
@@ -33,11 +34,34 @@ function liveLimits(limits: ProxyConfig['limits']): Omit<ProxyConfig['limits'], 
   return rest;
 }
 
+const portOf = (a: string) => a.slice(a.lastIndexOf(':') + 1);
+const isWildcard = (a: string) => a.startsWith('0.0.0.0:') || a.startsWith('[::]:');
+
+/**
+ * True when moving from `before` to `after` changes an address that shares its port with a
+ * wildcard address on either side: such a change cannot be made live without a gap or a lost
+ * stack. Port 0 (any free port) never collides.
+ */
+export function socketChangeNeedsRestart(before: readonly string[], after: readonly string[]): boolean {
+  const added = after.filter((a) => !before.includes(a));
+  const removed = before.filter((a) => !after.includes(a));
+  const kept = after.filter((a) => before.includes(a));
+  const collide = (x: string, y: string) =>
+    x !== y && portOf(x) !== '0' && portOf(x) === portOf(y) && (isWildcard(x) || isWildcard(y));
+  return (
+    added.some((x) => [...added, ...removed, ...kept].some((y) => collide(x, y))) ||
+    removed.some((x) => kept.some((y) => collide(x, y)))
+  );
+}
+
 /** What a reload did. */
 export interface ReloadResult {
   /** Top-level keys whose new values are now in effect. */
   readonly applied: readonly string[];
-  /** Keys that changed but wait for a restart (top-level, or `limits.ports`); the running values stay. */
+  /**
+   * Settings that changed but wait for a restart (`limits.ports`, `listen`, `http.listen`,
+   * `admin.listen`); their running values stay.
+   */
   readonly restartRequired: readonly string[];
   /** True when the local store was replaced (its folder changed). */
   readonly storeReplaced: boolean;
@@ -53,12 +77,15 @@ export interface ReloadResult {
  * ```
  */
 export function planReload(running: ProxyConfig, next: ProxyConfig): ReloadResult {
-  const changed = (k: keyof ProxyConfig) =>
-    k === 'limits'
-      ? !isDeepStrictEqual(liveLimits(running.limits), liveLimits(next.limits))
-      : !isDeepStrictEqual(running[k], next[k]);
-  const restartRequired: string[] = RESTART_KEYS.filter(changed);
+  const restartRequired: string[] = [];
   if (!isDeepStrictEqual(running.limits.ports, next.limits.ports)) restartRequired.push('limits.ports');
+  if (socketChangeNeedsRestart(running.listen, next.listen)) restartRequired.push('listen');
+  const httpList = (c: ProxyConfig) => (c.http.enabled ? c.http.listen : []);
+  if (socketChangeNeedsRestart(httpList(running), httpList(next))) restartRequired.push('http.listen');
+  const adminList = (c: ProxyConfig) => (c.admin.enabled ? [c.admin.listen] : []);
+  if (socketChangeNeedsRestart(adminList(running), adminList(next))) restartRequired.push('admin.listen');
+  const effective = keepRunning(running, next, restartRequired);
+  const changed = (k: keyof ProxyConfig) => !isDeepStrictEqual(running[k], effective[k]);
   return {
     applied: LIVE_KEYS.filter(changed),
     restartRequired,
@@ -66,16 +93,31 @@ export function planReload(running: ProxyConfig, next: ProxyConfig): ReloadResul
   };
 }
 
-/**
- * The configuration in effect after a reload: live keys from `next`, restart-only keys kept
- * from `running` (so `status` reports what the sockets really do).
- */
-export function effectiveConfig(running: ProxyConfig, next: ProxyConfig): ProxyConfig {
+function keepRunning(
+  running: ProxyConfig,
+  next: ProxyConfig,
+  restartRequired: readonly string[],
+): ProxyConfig {
   const out = { ...next };
-  for (const k of RESTART_KEYS) (out as Record<string, unknown>)[k] = running[k];
   out.limits = {
     ...liveLimits(next.limits),
     ...(running.limits.ports !== undefined && { ports: running.limits.ports }),
   };
+  if (restartRequired.includes('listen')) out.listen = running.listen;
+  if (restartRequired.includes('http.listen'))
+    out.http = { ...next.http, enabled: running.http.enabled, listen: running.http.listen };
+  if (restartRequired.includes('admin.listen')) out.admin = running.admin;
   return out;
+}
+
+/**
+ * The configuration in effect after a reload: `next`, with what waits for a restart kept
+ * from `running` (so `status` reports what the sockets really do).
+ */
+export function effectiveConfig(
+  running: ProxyConfig,
+  next: ProxyConfig,
+  plan: ReloadResult = planReload(running, next),
+): ProxyConfig {
+  return keepRunning(running, next, plan.restartRequired);
 }

@@ -17,6 +17,15 @@ function issuesOf(fn: () => unknown): string[] {
 const cluster = (id: string, tftp: string[], extra: Record<string, unknown> = {}) => ({ id, tftp, ...extra });
 
 describe('configuration: validation with every problem listed by path', () => {
+  it('an address listed twice is refused, also when spelt differently ("[0::1]" is "[::1]")', () => {
+    expect(issuesOf(() => parseConfig({ listen: ['[::1]:6969', '[0:0::1]:6969'] }))).toEqual([
+      'listen[1]: [::1]:6969 is listed twice',
+    ]);
+    expect(issuesOf(() => parseConfig({ http: { listen: ['127.0.0.1:0', '127.0.0.1:0'] } }))).toEqual([
+      'http.listen[1]: 127.0.0.1:0 is listed twice',
+    ]);
+  });
+
   it('http limits: defaults 1024 connections and 10 s for headers; nonsense is refused by path', () => {
     const cfg = parseConfig({});
     expect(cfg.http.maxConnections).toBe(1024);

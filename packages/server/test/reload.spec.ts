@@ -9,6 +9,7 @@ import { freeUdpPort } from '../../../test-support/peers.js';
 import {
   ConfigError,
   createProxyServer,
+  effectiveConfig,
   loadConfig,
   type ProxyServer,
   parseConfig,
@@ -49,6 +50,29 @@ describe('planReload: which changes apply live', () => {
       restartRequired: [],
       storeReplaced: false,
     });
+  });
+
+  it('a port moving to or from a wildcard address waits for a restart; distinct ports and IPs rebind live', () => {
+    const at = (listen: string[]) => parseConfig({ ...base, listen });
+    const plan = (from: string[], to: string[]) => planReload(at(from), at(to));
+    expect(plan(['127.0.0.1:69'], ['0.0.0.0:69'])).toMatchObject({
+      applied: [],
+      restartRequired: ['listen'],
+    });
+    expect(plan(['0.0.0.0:69', '[::]:69'], ['[::]:69']).restartRequired).toEqual(['listen']);
+    expect(plan(['0.0.0.0:69'], ['0.0.0.0:69', '[::]:69']).restartRequired).toEqual(['listen']);
+    expect(plan(['127.0.0.1:69'], ['127.0.0.2:69'])).toMatchObject({
+      applied: ['listen'],
+      restartRequired: [],
+    });
+    expect(plan(['0.0.0.0:69'], ['0.0.0.0:6969'])).toMatchObject({
+      applied: ['listen'],
+      restartRequired: [],
+    });
+    // One socket, two spellings: no change at all.
+    expect(plan(['[::1]:69'], ['[0:0::1]:69'])).toMatchObject({ applied: [], restartRequired: [] });
+    const effective = effectiveConfig(at(['127.0.0.1:69']), at(['0.0.0.0:69']));
+    expect(effective.listen).toEqual(['127.0.0.1:69']);
   });
 
   it('limits.ports alone is no live change: only a restart', () => {
@@ -197,6 +221,37 @@ describe('reload without a restart', () => {
       [h2],
       a2,
     ]);
+  });
+
+  it('a close() during the reload wins: the reload is refused and the sockets it bound are released', async () => {
+    let release: () => void = () => {};
+    let calls = 0;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const [h1, h2] = [await freeTcpPort(), await freeTcpPort()];
+    const base = {
+      listen: ['127.0.0.1:0'],
+      http: { listen: [`127.0.0.1:${h1}`] },
+      admin: { enabled: false },
+    };
+    server = createProxyServer(base, {
+      discovery: {
+        discover: async () => {
+          if (calls++ > 0) await gate;
+          return [];
+        },
+      },
+    });
+    await server.start();
+    const reloading = server.reload({ ...base, http: { listen: [`127.0.0.1:${h2}`] } });
+    while (calls < 2) await new Promise((r) => setTimeout(r, 5));
+    const closing = server.close({ graceMs: 0 });
+    release();
+    await expect(reloading).rejects.toMatchObject({ code: 'PTFTP_ERR_STATE' });
+    await closing;
+    await expect(fetch(`http://127.0.0.1:${h2}/x`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${h1}/x`)).rejects.toThrow();
   });
 
   it('an address that cannot be bound rejects the reload with nothing changed', async () => {
