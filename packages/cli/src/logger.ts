@@ -113,6 +113,20 @@ export function logServerEvents(server: ProxyServer, log: Logger): void {
       );
     }
   });
+  // The first `listening` is announced on stdout at start; later ones come from a reload.
+  let started = false;
+  server.on('listening', (a) => {
+    if (!started) {
+      started = true;
+      return;
+    }
+    const list = [
+      ...a.tftp.map((t) => `${t.url} (TFTP)`),
+      ...a.http.map((h) => `${h.url} (HTTP)`),
+      ...(a.admin ? [`${a.admin.url} (admin)`] : []),
+    ];
+    log.info({ event: 'listening', addresses: a }, `now listening on ${list.join(', ')}`);
+  });
   server.on('reloadRejected', (err) => {
     log.error({ event: 'reloadRejected' }, `reload refused, the running configuration stays: ${err.message}`);
   });

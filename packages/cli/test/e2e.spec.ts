@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tftpGet, tftpGetStream } from '@ptftp/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requirePeer, runCommand } from '../../../test-support/peers.js';
+import { freeUdpPort, requirePeer, runCommand } from '../../../test-support/peers.js';
 
 const BIN = fileURLToPath(new URL('../bin/ptftp.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -275,6 +275,33 @@ describe('ptftp binary, end to end', () => {
       "ptftp: reload refused: invalid configuration: clusters[0].id: cluster ID may contain only letters, digits, '.' and '-'\n",
     );
     expect(sha(await tftpGet(target, 'load.bin', { blksize: 1428 }))).toBe(sha(big));
+    expect(await stop(proxy)).toBe(0);
+  });
+
+  it('SIGHUP with a new TFTP address: the new one serves, the old one stops, and the log says so', async () => {
+    const root = join(dir, 'rebind-root');
+    await mkdir(root, { recursive: true });
+    await writeFile(join(root, 'a.cfg'), 'rebound\n');
+    const [a, b] = [await freeUdpPort(), await freeUdpPort()];
+    const file = join(dir, 'rebind.json');
+    const config = (port: number) => ({
+      listen: [`127.0.0.1:${port}`],
+      http: { enabled: false },
+      admin: { enabled: false },
+      store: { root: './rebind-root' },
+    });
+    await writeFile(file, JSON.stringify(config(a)));
+    const proxy = await serve(['-c', file, '--log-format', 'json'], (out) => out.includes('(TFTP)'));
+    expect(Buffer.from(await tftpGet({ host: '127.0.0.1', port: a }, 'a.cfg')).toString()).toBe('rebound\n');
+    await writeFile(file, JSON.stringify(config(b)));
+    proxy.child.kill('SIGHUP');
+    await waitFor(proxy, () => proxy.stderr().includes('configuration reloaded'), 'the rebind');
+    expect(proxy.stderr()).toContain(`now listening on tftp://127.0.0.1:${b} (TFTP)`);
+    expect(proxy.stderr()).toContain('configuration reloaded: listen');
+    expect(Buffer.from(await tftpGet({ host: '127.0.0.1', port: b }, 'a.cfg')).toString()).toBe('rebound\n');
+    await expect(
+      tftpGet({ host: '127.0.0.1', port: a }, 'a.cfg', { retransmitTimeoutMs: 100, retries: 1 }),
+    ).rejects.toMatchObject({ code: 'PTFTP_ERR_TIMEOUT' });
     expect(await stop(proxy)).toBe(0);
   });
 
