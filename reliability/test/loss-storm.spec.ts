@@ -61,3 +61,41 @@ describe('boot storm over a lossy phone link (5% drop, 1% duplicate, 1% reorder)
     }
   });
 });
+
+describe('boot storm over IPv6 (::1), lossy link (5% drop, 1% duplicate, 1% reorder)', () => {
+  it('50 phones on ::1 get every file with the right SHA-256; the server resends stay near 1 + loss', async () => {
+    const phones = 50;
+    const fx6 = bootStormFixture({ phones, seed: 66, sizes: { localeJar: 20_000 } });
+    const srv6 = await startMapServer(fx6.files, { retransmitTimeoutMs: 250, retries: 8 }, '::1');
+    const link = await createLossyLink({
+      target: srv6.target,
+      host: '::1',
+      seed: 6,
+      drop: 0.05,
+      duplicate: 0.01,
+      reorder: 0.01,
+    });
+    try {
+      expect(link.address).toBe('::1');
+      const r = await runBootStorm({
+        target: { address: link.address, port: link.port },
+        phones,
+        seed: 66,
+        verify: fx6.sha256,
+        retransmitTimeoutMs: 400,
+        retries: 8,
+        portPerTransfer: true,
+        attempts: 2,
+      });
+      expect(r.failures).toBe(0);
+      expect(r.transfers).toBe(phones * 5);
+      const s = link.stats;
+      expect(s.dropped).toBeGreaterThan(0);
+      expect(s.dataPacketsToClient / s.dataBlocksToClient).toBeLessThan(1.3);
+      await settle(() => srv6.server.activeSessions === 0);
+    } finally {
+      await link.close();
+      await srv6.close();
+    }
+  });
+});
