@@ -3,7 +3,6 @@
  * the target folder and appear under their name only when complete, so a reader never sees a
  * partial file; nothing is ever written outside the root.
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AccessViolationError, PtftpError, TftpErrorCode } from './errors.js';
@@ -79,6 +78,9 @@ export function createFsWriteHandler(root: string, opts: FsWriteHandlerOptions =
           TftpErrorCode.FileExists,
         );
     }
+    // Loaded on first use: node:crypto costs every process about 2 MiB of RSS, and a server
+    // without uploads never needs it.
+    const { randomBytes } = await import('node:crypto');
     const temp = path.join(folder, `.${path.basename(full)}.${randomBytes(6).toString('hex')}.part`);
     const handle = await fs.open(temp, 'wx', fileMode).catch((err: unknown) => {
       throw fsErrorToTftp(err, req.filename);
