@@ -416,6 +416,9 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     for (const ports of l.sessions.values())
       for (const record of ports.values()) if (this.config.single || record.transport === undefined) return;
     this.closeListener(l);
+    // Gone for good: a server rebound many times keeps no trace of its old sockets.
+    const i = this.bound.indexOf(l);
+    if (i >= 0 && !this.closing) this.bound.splice(i, 1);
   }
 
   /**
@@ -498,8 +501,9 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
 
   private onListenerMessage(listener: Listener, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const existing = listener.sessions.get(rinfo.address)?.get(rinfo.port);
-    // Unlistened: only the transfers still running on this socket are answered.
-    if (listener.draining && existing === undefined) return;
+    // Unlistened: only the transfers still running on this socket are answered; no request
+    // (not even a new one from a port with a running transfer) starts anything here.
+    if (listener.draining && (existing === undefined || isRequestOpcode(msg))) return;
     let packet: Packet;
     try {
       packet = decodePacket(msg);

@@ -245,3 +245,25 @@ describe('unlisten while a request waits for its handler', () => {
     expect(await late.collect(300)).toEqual([]);
   });
 });
+
+describe('unlisten in single-port mode: nothing new starts on a draining socket', () => {
+  it('a new request from the port of a running transfer is ignored; that transfer goes on', async () => {
+    let asked = 0;
+    const { server, port } = await startServer({
+      handler: () => {
+        asked++;
+        return pattern(1500);
+      },
+      ports: 'single',
+      retransmitTimeoutMs: 5000,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f');
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    server.unlisten({ address: '127.0.0.1', port });
+    peer.rrq(port, 'other');
+    peer.ack(1, port);
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
+    expect(asked).toBe(1);
+  });
+});

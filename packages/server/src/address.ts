@@ -49,7 +49,12 @@ export function parseEndpoint(text: string, defaultPort: number): Endpoint | str
   const family = isIP(host);
   if (family === 0 && !/^[A-Za-z0-9.-]+$/.test(host)) return `"${host}" is not an IP address or host name`;
   // One text per address ("[0::1]" and "[::1]" are the same socket), zone kept.
-  if (family === 6) host = canonicalIpv6(host);
+  if (family === 6) {
+    host = canonicalIpv6(host);
+    // An IPv4-mapped address is the IPv4 address (a v6-only socket cannot bind it).
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host);
+    if (mapped) return { host: mapped[1]!, port, family: 4 };
+  }
   return { host, port, family: family as 4 | 6 | 0 };
 }
 

@@ -80,6 +80,8 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
  */
 export class AdminEndpoint {
   private server: Server | undefined;
+  /** The server being closed, until it is. */
+  private closing: Server | undefined;
   /** Bound to a loopback address: only requests addressed to an IP or `localhost` are served. */
   private loopback = false;
 
@@ -122,12 +124,18 @@ export class AdminEndpoint {
     return (this.server?.address() as AddressInfo | null) ?? undefined;
   }
 
-  /** Stop; requests in progress get `graceMs` (default 0) to finish, then their sockets are cut. */
+  /**
+   * Stop; requests in progress get `graceMs` (default 0) to finish, then their sockets are cut.
+   * Called again while closing (a server close after a reload retired this endpoint), the
+   * shorter grace wins.
+   */
   async close(graceMs = 0): Promise<void> {
-    const server = this.server;
+    const server = this.server ?? this.closing;
     this.server = undefined;
     if (!server) return;
+    this.closing = server;
     await closeServers([server], graceMs);
+    this.closing = undefined;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

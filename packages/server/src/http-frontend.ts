@@ -173,6 +173,11 @@ export class HttpFrontend {
         // No new connections; requests in progress finish, however long (close() cuts them).
         for (const server of gone) {
           this.retiring.add(server);
+          // Node keeps answering on kept-alive connections after close(): end each of them
+          // with its next response, so that a polling client cannot hold a removed address.
+          server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+            if (!res.headersSent) res.setHeader('Connection', 'close');
+          });
           server.close(() => this.retiring.delete(server));
           server.closeIdleConnections();
         }

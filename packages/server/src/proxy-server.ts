@@ -163,6 +163,7 @@ export class ProxyServer extends EventEmitter<{
   private readonly http: HttpFrontend;
   private admin: AdminEndpoint;
   private state: ProxyStatus['state'] = 'idle';
+  private startRequested = false;
   private startedAt: Date | undefined;
   private addrs: ProxyAddresses = { tftp: [], http: [] };
   private reloadCount = { applied: 0, rejected: 0, lastError: undefined as string | undefined };
@@ -222,15 +223,20 @@ export class ProxyServer extends EventEmitter<{
    * ListenError names the address.
    */
   start(): Promise<ProxyAddresses> {
-    if (this.state !== 'idle')
-      return Promise.reject(new StateError(`cannot start a server that is ${this.state}`));
-    // Reloads wait for the start: they compare with the sockets it binds.
-    const run = this.startNow();
+    if (this.state !== 'idle' || this.startRequested)
+      return Promise.reject(
+        new StateError(`cannot start a server that is ${this.startRequested ? 'starting' : this.state}`),
+      );
+    this.startRequested = true;
+    // Start and reloads run one after the other: a reload queued before the start applies to
+    // the configuration the start then binds; one queued after compares with its sockets.
+    const run = this.reloading.then(() => this.startNow());
     this.reloading = run.catch(() => {});
     return run;
   }
 
   private async startNow(): Promise<ProxyAddresses> {
+    if (this.state !== 'idle') throw new StateError(`cannot start a server that is ${this.state}`);
     this.state = 'running';
     try {
       const signing = await readSigning(this.running);
@@ -252,6 +258,11 @@ export class ProxyServer extends EventEmitter<{
         : undefined;
       const admin = adminAddr ? bound('http', adminAddr.address, adminAddr.port) : undefined;
       this.addrs = { tftp, http, admin };
+      if (this.closingOrClosed()) {
+        // close() ran while the sockets were being bound: it could not see them, release them here.
+        await Promise.allSettled([this.tftp.close(0), this.http.close(0), this.admin.close(0)]);
+        throw new StateError('the server was closed while it was starting');
+      }
     } catch (err) {
       await this.close({ graceMs: 0 });
       throw err;
@@ -343,7 +354,7 @@ export class ProxyServer extends EventEmitter<{
           await this.discover();
         }
         // close() may have run during the awaits above: nothing new may outlive it.
-        if (this.state !== 'running') throw new StateError('the server closed during the reload');
+        if (this.closingOrClosed()) throw new StateError('the server closed during the reload');
       } catch (err) {
         sockets.rollback();
         this.running = before;
@@ -456,6 +467,11 @@ export class ProxyServer extends EventEmitter<{
       admin: a ? bound('http', a.address, a.port) : undefined,
     };
     if (!isDeepStrictEqual(previous, this.addrs)) this.emit('listening', this.addrs);
+  }
+
+  /** Read through a method: the awaits in between may have changed it. */
+  private closingOrClosed(): boolean {
+    return this.state === 'closing' || this.state === 'closed';
   }
 
   /** Cache size now; hits and misses since start, across resolvers replaced by reloads. */

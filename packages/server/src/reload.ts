@@ -35,21 +35,39 @@ function liveLimits(limits: ProxyConfig['limits']): Omit<ProxyConfig['limits'], 
 }
 
 const portOf = (a: string) => a.slice(a.lastIndexOf(':') + 1);
+const isV6 = (a: string) => a.startsWith('[');
 const isWildcard = (a: string) => a.startsWith('0.0.0.0:') || a.startsWith('[::]:');
 
 /**
- * True when moving from `before` to `after` changes an address that shares its port with a
- * wildcard address on either side: such a change cannot be made live without a gap or a lost
- * stack. Port 0 (any free port) never collides.
+ * True when moving from `before` to `after` changes an address that cannot be bound while its
+ * neighbour is (or was) bound: the same port, the same family, one of them a wildcard. With
+ * `v6WildcardIsDual` (TFTP, whose `[::]` serves IPv4 too unless `0.0.0.0` is listed on that
+ * port) a `[::]` and an IPv4 address on one port collide as well. New addresses are compared
+ * with the old and the kept ones, removed ones with the kept ones; port 0 never collides.
  */
-export function socketChangeNeedsRestart(before: readonly string[], after: readonly string[]): boolean {
+export function socketChangeNeedsRestart(
+  before: readonly string[],
+  after: readonly string[],
+  v6WildcardIsDual = false,
+): boolean {
   const added = after.filter((a) => !before.includes(a));
   const removed = before.filter((a) => !after.includes(a));
   const kept = after.filter((a) => before.includes(a));
-  const collide = (x: string, y: string) =>
-    x !== y && portOf(x) !== '0' && portOf(x) === portOf(y) && (isWildcard(x) || isWildcard(y));
+  // `[::]:P` is dual stack in a list without `0.0.0.0:P`.
+  const dual = (list: readonly string[], port: string) =>
+    list.includes(`[::]:${port}`) && !list.includes(`0.0.0.0:${port}`);
+  const collide = (x: string, y: string) => {
+    if (x === y || portOf(x) === '0' || portOf(x) !== portOf(y)) return false;
+    if (isV6(x) === isV6(y)) return isWildcard(x) || isWildcard(y);
+    const p = portOf(x);
+    return (
+      v6WildcardIsDual &&
+      (x.startsWith('[::]:') || y.startsWith('[::]:')) &&
+      (dual(before, p) || dual(after, p))
+    );
+  };
   return (
-    added.some((x) => [...added, ...removed, ...kept].some((y) => collide(x, y))) ||
+    added.some((x) => [...removed, ...kept].some((y) => collide(x, y))) ||
     removed.some((x) => kept.some((y) => collide(x, y)))
   );
 }
@@ -79,7 +97,7 @@ export interface ReloadResult {
 export function planReload(running: ProxyConfig, next: ProxyConfig): ReloadResult {
   const restartRequired: string[] = [];
   if (!isDeepStrictEqual(running.limits.ports, next.limits.ports)) restartRequired.push('limits.ports');
-  if (socketChangeNeedsRestart(running.listen, next.listen)) restartRequired.push('listen');
+  if (socketChangeNeedsRestart(running.listen, next.listen, true)) restartRequired.push('listen');
   const httpList = (c: ProxyConfig) => (c.http.enabled ? c.http.listen : []);
   if (socketChangeNeedsRestart(httpList(running), httpList(next))) restartRequired.push('http.listen');
   const adminList = (c: ProxyConfig) => (c.admin.enabled ? [c.admin.listen] : []);

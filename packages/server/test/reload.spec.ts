@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tftpGet, tftpGetStream } from '@ptftp/protocol';
@@ -60,7 +60,17 @@ describe('planReload: which changes apply live', () => {
       restartRequired: ['listen'],
     });
     expect(plan(['0.0.0.0:69', '[::]:69'], ['[::]:69']).restartRequired).toEqual(['listen']);
-    expect(plan(['0.0.0.0:69'], ['0.0.0.0:69', '[::]:69']).restartRequired).toEqual(['listen']);
+    // [::] beside a kept 0.0.0.0 is IPv6-only, live or at a fresh start: no clash.
+    expect(plan(['0.0.0.0:69'], ['0.0.0.0:69', '[::]:69'])).toMatchObject({
+      applied: ['listen'],
+      restartRequired: [],
+    });
+    // A dual-stack [::] going away while an IPv4 address takes its port, or arriving beside one.
+    expect(plan(['[::]:69'], ['127.0.0.1:69']).restartRequired).toEqual(['listen']);
+    expect(plan(['127.0.0.1:69'], ['127.0.0.1:69', '[::]:69']).restartRequired).toEqual(['listen']);
+    // Both stacks moving to another port together, and specific addresses of two families.
+    expect(plan(['0.0.0.0:69', '[::]:69'], ['0.0.0.0:70', '[::]:70']).restartRequired).toEqual([]);
+    expect(plan(['0.0.0.0:69'], ['0.0.0.0:69', '[::1]:69']).restartRequired).toEqual([]);
     expect(plan(['127.0.0.1:69'], ['127.0.0.2:69'])).toMatchObject({
       applied: ['listen'],
       restartRequired: [],
@@ -71,6 +81,11 @@ describe('planReload: which changes apply live', () => {
     });
     // One socket, two spellings: no change at all.
     expect(plan(['[::1]:69'], ['[0:0::1]:69'])).toMatchObject({ applied: [], restartRequired: [] });
+    // HTTP sockets are IPv6-only: both wildcards of a new port come up live.
+    const http = (listen: string[], enabled = true) => parseConfig({ ...base, http: { enabled, listen } });
+    expect(
+      planReload(http(['127.0.0.1:8080'], false), http(['0.0.0.0:8080', '[::]:8080'])).restartRequired,
+    ).toEqual([]);
     const effective = effectiveConfig(at(['127.0.0.1:69']), at(['0.0.0.0:69']));
     expect(effective.listen).toEqual(['127.0.0.1:69']);
   });
@@ -252,6 +267,60 @@ describe('reload without a restart', () => {
     await closing;
     await expect(fetch(`http://127.0.0.1:${h2}/x`)).rejects.toThrow();
     await expect(fetch(`http://127.0.0.1:${h1}/x`)).rejects.toThrow();
+  });
+
+  it('a reload before start() applies to what start() then binds; close() leaves nothing listening', async () => {
+    const [h1, h2] = [await freeTcpPort(), await freeTcpPort()];
+    const base = {
+      listen: ['127.0.0.1:0'],
+      http: { listen: [`127.0.0.1:${h1}`] },
+      admin: { enabled: false },
+    };
+    server = createProxyServer(base);
+    const reloaded = server.reload({ ...base, http: { listen: [`127.0.0.1:${h2}`] } });
+    const started = server.start();
+    expect((await reloaded).applied).toEqual(['http']);
+    expect((await started).http.map((a) => a.port)).toEqual([h2]);
+    await server.close({ graceMs: 0 });
+    await expect(fetch(`http://127.0.0.1:${h1}/x`)).rejects.toThrow();
+    await expect(fetch(`http://127.0.0.1:${h2}/x`)).rejects.toThrow();
+  });
+
+  it('a close() while start() binds: start() rejects and no socket stays bound', async () => {
+    const h = await freeTcpPort();
+    server = createProxyServer({
+      listen: ['127.0.0.1:0'],
+      http: { listen: [`127.0.0.1:${h}`] },
+      admin: { enabled: false },
+    });
+    const started = server.start();
+    const closed = server.close({ graceMs: 0 });
+    await expect(started).rejects.toMatchObject({ code: 'PTFTP_ERR_STATE' });
+    await closed;
+    await expect(fetch(`http://127.0.0.1:${h}/x`)).rejects.toThrow();
+  });
+
+  it('a kept-alive HTTP connection idle on a removed address is closed by the reload', async () => {
+    await writeFile(join(dir, 'a.cfg'), 'A');
+    const [h1, h2] = [await freeTcpPort(), await freeTcpPort()];
+    const base = { listen: ['127.0.0.1:0'], admin: { enabled: false }, store: { root: '.' } };
+    const file = await start({ ...base, http: { listen: [`127.0.0.1:${h1}`] } });
+    const sock = connect({ host: '127.0.0.1', port: h1 });
+    let received = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => {
+      received += d;
+    });
+    const closed = new Promise<void>((r) => sock.on('close', () => r()));
+    sock.write('GET /a.cfg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    while (!received.endsWith('\r\n\r\nA')) await new Promise((r) => setTimeout(r, 5));
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).not.toMatch(/connection: close/i);
+    await writeFile(file, JSON.stringify({ ...base, http: { listen: [`127.0.0.1:${h2}`] } }));
+    await server!.reload();
+    // Without this, Node would go on answering this connection on the removed address.
+    await closed;
+    expect((await fetch(`http://127.0.0.1:${h2}/a.cfg`)).status).toBe(200);
   });
 
   it('an address that cannot be bound rejects the reload with nothing changed', async () => {
