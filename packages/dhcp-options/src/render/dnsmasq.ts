@@ -1,13 +1,5 @@
-import {
-  type DhcpPlan,
-  parseSubnet4,
-  parseSubnet6,
-  planName,
-  planPoolName,
-  planV4,
-  planV6,
-} from '../plan.js';
-import { capacityError, nothingFor } from './refusals.js';
+import { type DhcpPlan, parseSubnet4, parseSubnet6, planPoolName } from '../plan.js';
+import { capacityError, dualStackPlan } from './refusals.js';
 
 /**
  * dnsmasq. `dhcp-option-force` sends the options even to a client that did not ask for them
@@ -15,13 +7,7 @@ import { capacityError, nothingFor } from './refusals.js';
  * would be sent as 4 binary bytes instead of text.
  */
 export function renderDnsmasq(plan: DhcpPlan): string {
-  const v4 = planV4(plan);
-  const v6 = planV6(plan);
-  const name = planName(plan.serverName, 'serverName');
-  const service = planName(plan.serviceName, 'serviceName');
-  if (v4.length === 0 && v6.length === 0 && name === undefined && service === undefined) {
-    throw nothingFor('dnsmasq', 'v4', 'TFTP addresses or names');
-  }
+  const { v4, v6, name, service } = dualStackPlan(plan, 'dnsmasq');
   const limit = capacityError('dnsmasq', v4.length);
   if (limit) throw limit;
   const pool = planPoolName(plan);

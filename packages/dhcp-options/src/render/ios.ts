@@ -1,26 +1,12 @@
-import {
-  type DhcpPlan,
-  parseSubnet4,
-  parseSubnet6,
-  planName,
-  planPoolName,
-  planV4,
-  planV6,
-} from '../plan.js';
-import { nothingFor } from './refusals.js';
+import { type DhcpPlan, parseSubnet4, parseSubnet6, planPoolName } from '../plan.js';
+import { dualStackPlan } from './refusals.js';
 
 /**
  * Cisco IOS / IOS XE DHCP server pools. The IPv4 pool carries option 150 (and 66); the IPv6
  * pool carries the Cisco vendor-specific block with sub-options 1 and 2.
  */
 export function renderIos(plan: DhcpPlan): string {
-  const v4 = planV4(plan);
-  const v6 = planV6(plan);
-  const name = planName(plan.serverName, 'serverName');
-  const service = planName(plan.serviceName, 'serviceName');
-  if (v4.length === 0 && v6.length === 0 && name === undefined && service === undefined) {
-    throw nothingFor('ios', 'v4', 'TFTP addresses or names');
-  }
+  const { v4, v6, name, service } = dualStackPlan(plan, 'ios');
   const pool = planPoolName(plan) ?? 'VOICE';
   const lines = ['! TFTP servers for IP phones, rendered by ptftp'];
   if (v4.length > 0 || name !== undefined) {

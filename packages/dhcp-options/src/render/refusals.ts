@@ -1,6 +1,7 @@
 // Why a renderer refuses a plan: the server cannot carry it, or the plan has nothing for it.
 import { DhcpOptionsError } from '../errors.js';
 import { OPTION150_MAX_PER_INSTANCE } from '../option150.js';
+import { type DhcpPlan, planName, planV4, planV6 } from '../plan.js';
 import type { RendererName } from './names.js';
 
 /**
@@ -30,4 +31,22 @@ export function capacityError(target: RendererName, count: number): DhcpOptionsE
 /** The error for a plan with nothing this target's address family can send. */
 export function nothingFor(target: RendererName, field: string, what: string): DhcpOptionsError {
   return new DhcpOptionsError('PTFTP_ERR_DHCP_EMPTY', field, '', `${target} needs ${what}`);
+}
+
+/**
+ * What a renderer that serves both stacks takes from a plan: the addresses and names, checked,
+ * or the "nothing to send" error when the plan has none of them.
+ */
+export function dualStackPlan(
+  plan: DhcpPlan,
+  target: RendererName,
+): { v4: string[]; v6: string[]; name: string | undefined; service: string | undefined } {
+  const v4 = planV4(plan);
+  const v6 = planV6(plan);
+  const name = planName(plan.serverName, 'serverName');
+  const service = planName(plan.serviceName, 'serviceName');
+  if (v4.length === 0 && v6.length === 0 && name === undefined && service === undefined) {
+    throw nothingFor(target, 'v4', 'TFTP addresses or names');
+  }
+  return { v4, v6, name, service };
 }

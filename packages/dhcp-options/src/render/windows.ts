@@ -1,5 +1,5 @@
-import { type DhcpPlan, parseSubnet4, parseSubnet6, planName, planV4, planV6 } from '../plan.js';
-import { nothingFor } from './refusals.js';
+import { type DhcpPlan, parseSubnet4, parseSubnet6 } from '../plan.js';
+import { dualStackPlan } from './refusals.js';
 
 /**
  * Windows Server DHCP (the DhcpServer PowerShell module). Option 150 is not predefined on
@@ -8,13 +8,7 @@ import { nothingFor } from './refusals.js';
  * Microsoft's documented ones; ptftp's tests cannot run them.
  */
 export function renderWindows(plan: DhcpPlan): string {
-  const v4 = planV4(plan);
-  const v6 = planV6(plan);
-  const name = planName(plan.serverName, 'serverName');
-  const service = planName(plan.serviceName, 'serviceName');
-  if (v4.length === 0 && v6.length === 0 && name === undefined && service === undefined) {
-    throw nothingFor('windows', 'v4', 'TFTP addresses or names');
-  }
+  const { v4, v6, name, service } = dualStackPlan(plan, 'windows');
   const scope = plan.scope?.subnet4 ? ` -ScopeId ${parseSubnet4(plan.scope.subnet4).network}` : '';
   const prefix = plan.scope?.subnet6 ? ` -Prefix ${parseSubnet6(plan.scope.subnet6).network}` : '';
   const lines = ['# TFTP servers for IP phones, rendered by ptftp (run in an elevated PowerShell)'];
