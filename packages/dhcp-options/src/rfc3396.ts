@@ -36,6 +36,32 @@ export interface RawOption {
 }
 
 /**
+ * The value of the option whose code byte is at `at`, checked against the end of `bytes`: a
+ * missing length octet is reported on `field`, a length past the end on `lengthField`.
+ */
+function valueAt(
+  bytes: Uint8Array,
+  at: number,
+  code: number,
+  field: string,
+  lengthField: string,
+): Uint8Array {
+  if (at + 1 >= bytes.length) {
+    throw new DhcpOptionsError('PTFTP_ERR_DHCP_TRUNCATED', field, code, `option ${code} has no length octet`);
+  }
+  const len = bytes[at + 1]!;
+  if (at + 2 + len > bytes.length) {
+    throw new DhcpOptionsError(
+      'PTFTP_ERR_DHCP_TRUNCATED',
+      lengthField,
+      len,
+      `length ${len} runs past the end of the data (${bytes.length - at - 2} bytes left)`,
+    );
+  }
+  return bytes.subarray(at + 2, at + 2 + len);
+}
+
+/**
  * Split a DHCPv4 options area into instances, in wire order. Pad (0) is skipped and End (255)
  * stops the walk, as RFC 2132 §3 says; anything after End is padding by definition.
  */
@@ -49,25 +75,9 @@ export function readOptionArea(bytes: Uint8Array, field: string): RawOption[] {
       continue;
     }
     if (code === 255) break;
-    if (at + 1 >= bytes.length) {
-      throw new DhcpOptionsError(
-        'PTFTP_ERR_DHCP_TRUNCATED',
-        field,
-        code,
-        `option ${code} has no length octet`,
-      );
-    }
-    const len = bytes[at + 1]!;
-    if (at + 2 + len > bytes.length) {
-      throw new DhcpOptionsError(
-        'PTFTP_ERR_DHCP_TRUNCATED',
-        `${field}.option${code}`,
-        len,
-        `length ${len} runs past the end of the data (${bytes.length - at - 2} bytes left)`,
-      );
-    }
-    out.push({ code, data: bytes.subarray(at + 2, at + 2 + len) });
-    at += 2 + len;
+    const data = valueAt(bytes, at, code, field, `${field}.option${code}`);
+    out.push({ code, data });
+    at += 2 + data.length;
   }
   return out;
 }
@@ -118,25 +128,9 @@ export function readSingleCode(bytes: Uint8Array, code: number, field: string): 
         `expected option ${code} at byte ${at}, found option ${got}`,
       );
     }
-    if (at + 1 >= bytes.length) {
-      throw new DhcpOptionsError(
-        'PTFTP_ERR_DHCP_TRUNCATED',
-        field,
-        code,
-        `option ${code} has no length octet`,
-      );
-    }
-    const len = bytes[at + 1]!;
-    if (at + 2 + len > bytes.length) {
-      throw new DhcpOptionsError(
-        'PTFTP_ERR_DHCP_TRUNCATED',
-        field,
-        len,
-        `length ${len} runs past the end of the data (${bytes.length - at - 2} bytes left)`,
-      );
-    }
-    instances.push(bytes.subarray(at + 2, at + 2 + len));
-    at += 2 + len;
+    const data = valueAt(bytes, at, code, field, field);
+    instances.push(data);
+    at += 2 + data.length;
   }
   return concat(instances);
 }
