@@ -1,8 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type AddressInfo, isIP, type ListenOptions } from 'node:net';
-import { parseEndpoint } from './address.js';
-import { ConfigError, ListenError, StateError } from './errors.js';
-import { closeServers, createLimitedServer, ignoreAcceptError } from './http-frontend.js';
+import { type AddressInfo, isIP } from 'node:net';
+import { ConfigError, StateError } from './errors.js';
+import { closeServers, createLimitedServer, listenOn } from './http-frontend.js';
 import type { ProxyServer } from './proxy-server.js';
 
 /** Admin requests are tiny JSON documents; anything bigger is not from `ptftp`. */
@@ -88,32 +87,12 @@ export class AdminEndpoint {
   constructor(private readonly proxy: ProxyServer) {}
 
   async listen(address: string | { fd: number }): Promise<AddressInfo> {
-    let options: ListenOptions;
-    let text: string;
-    if (typeof address === 'string') {
-      const ep = parseEndpoint(address, 9469);
-      if (typeof ep === 'string') throw new ListenError(address, new Error(ep));
-      options = { host: ep.host, port: ep.port, ipv6Only: ep.family === 6 };
-      text = address;
-    } else {
-      // A listening socket from systemd (FileDescriptorName=admin).
-      options = { fd: address.fd } as ListenOptions;
-      text = `systemd fd ${address.fd}`;
-    }
     // An operator's tool and a Prometheus scraper: a few connections, quick requests.
     const server = createLimitedServer((req, res) => void this.handle(req, res), {
       maxConnections: 64,
       headersTimeoutMs: 5000,
     });
-    await new Promise<void>((resolve, reject) => {
-      const onListenError = (err: Error) => reject(new ListenError(text, err));
-      server.once('error', onListenError);
-      server.listen(options, () => {
-        server.off('error', onListenError);
-        resolve();
-      });
-    });
-    server.on('error', ignoreAcceptError);
+    await listenOn(server, address, 9469);
     this.server = server;
     this.loopback = isLoopback((server.address() as AddressInfo).address);
     return server.address() as AddressInfo;

@@ -62,6 +62,39 @@ function publicMessage(name: string, result: FailedInfo['result'], error: Error)
   return 'internal error';
 }
 
+/**
+ * Bind `server` to a configured address (`host:port`, `defaultPort` when it has none) or to a
+ * listening socket inherited from systemd. Resolves with how the address is named in errors
+ * and maps (the text, or `systemd fd N`); a failure is a ListenError naming it.
+ */
+export async function listenOn(
+  server: Server,
+  spec: string | { fd: number },
+  defaultPort: number,
+): Promise<string> {
+  let options: ListenOptions;
+  let text: string;
+  if (typeof spec === 'string') {
+    const ep = parseEndpoint(spec, defaultPort);
+    if (typeof ep === 'string') throw new ListenError(spec, new Error(ep));
+    options = { host: ep.host, port: ep.port, ipv6Only: ep.family === 6 };
+    text = spec;
+  } else {
+    options = { fd: spec.fd } as ListenOptions;
+    text = `systemd fd ${spec.fd}`;
+  }
+  await new Promise<void>((resolve, reject) => {
+    const onListenError = (err: Error) => reject(new ListenError(text, err));
+    server.once('error', onListenError);
+    server.listen(options, () => {
+      server.off('error', onListenError);
+      resolve();
+    });
+  });
+  server.on('error', ignoreAcceptError);
+  return text;
+}
+
 /** Close servers: stop accepting, cut idle connections, give busy ones `graceMs`. */
 export function closeServers(servers: readonly Server[], graceMs: number): Promise<void> {
   return Promise.all(
@@ -199,27 +232,7 @@ export class HttpFrontend {
           maxConnections: limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
           headersTimeoutMs: limits.headersTimeoutMs ?? DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
         });
-        let listenOptions: ListenOptions;
-        let text: string;
-        if (typeof spec === 'string') {
-          const ep = parseEndpoint(spec, 6970);
-          if (typeof ep === 'string') throw new ListenError(spec, new Error(ep));
-          listenOptions = { host: ep.host, port: ep.port, ipv6Only: ep.family === 6 };
-          text = spec;
-        } else {
-          // A listening socket inherited from systemd (ListenStream=).
-          listenOptions = { fd: spec.fd } as ListenOptions;
-          text = `systemd fd ${spec.fd}`;
-        }
-        await new Promise<void>((resolve, reject) => {
-          const onListenError = (err: Error) => reject(new ListenError(text, err));
-          server.once('error', onListenError);
-          server.listen(listenOptions, () => {
-            server.off('error', onListenError);
-            resolve();
-          });
-        });
-        server.on('error', ignoreAcceptError);
+        const text = await listenOn(server, spec, 6970);
         opened.set(text, server);
       }
     } catch (err) {
