@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { existsSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 
 export const peers = {
   inTftpd: process.env.PTFTP_IN_TFTPD ?? '/usr/sbin/in.tftpd',
@@ -35,6 +36,15 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   });
   const { port } = sock.address();
   await new Promise<void>((resolve) => sock.close(() => resolve()));
+  return port;
+}
+
+/** A TCP port free on 127.0.0.1 right now (for configurations that name their port). */
+export async function freeTcpPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
   return port;
 }
 

@@ -7,13 +7,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tftpGet } from '@ptftp/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { requirePeer, runCommand } from '../../../test-support/peers.js';
+import { freeTcpPort, requirePeer, runCommand } from '../../../test-support/peers.js';
 
 const BIN = fileURLToPath(new URL('../bin/ptftp.js', import.meta.url));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -33,14 +32,6 @@ async function freeUdpPort(): Promise<number> {
     if (ok) b.close();
     if (ok) return port;
   }
-}
-
-async function freeTcpPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 describe('ptftp serve under systemd socket activation', () => {

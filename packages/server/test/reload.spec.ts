@@ -1,11 +1,11 @@
 import dgram from 'node:dgram';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tftpGet, tftpGetStream } from '@ptftp/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freeUdpPort } from '../../../test-support/peers.js';
+import { freeTcpPort, freeUdpPort } from '../../../test-support/peers.js';
 import {
   ConfigError,
   createProxyServer,
@@ -16,14 +16,6 @@ import {
   planReload,
 } from '../src/index.js';
 import { type FakeCluster, pattern, sha256, startCluster } from './fixtures.js';
-
-async function freeTcpPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('planReload: which changes apply live', () => {
   const base = parseConfig({ listen: ['127.0.0.1:6969'], store: { root: '/srv/a' } });
