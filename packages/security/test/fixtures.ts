@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type GeneratedCertificate, generateSigningCertificate } from '@ptftp/security';
-import { requirePeer } from '../../../test-support/peers.js';
+import { requirePeer, runCommand } from '../../../test-support/peers.js';
 
 /** A TFTP-style signing certificate with a Cisco-like subject (keys from node:crypto). */
 export function makeCert(commonName: string, keyBits: 1024 | 2048 = 2048): GeneratedCertificate {
@@ -45,22 +44,5 @@ export function tempDir(): {
  * files, never stdin: an openssl that exits before reading stdin would raise EPIPE.
  */
 export function openssl(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const bin = requirePeer('openssl');
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand(requirePeer('openssl'), args, { timeoutMs: 20_000 });
 }
