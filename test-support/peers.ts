@@ -39,6 +39,19 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
+/** Deterministic bytes (xorshift32; no Math.random), so that a failing test reproduces. */
+export function xorshiftBytes(size: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
 /** A TCP port free on 127.0.0.1 right now (for configurations that name their port). */
 export async function freeTcpPort(): Promise<number> {
   const server = createServer();

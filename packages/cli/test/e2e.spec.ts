@@ -12,24 +12,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tftpGet, tftpGetStream } from '@ptftp/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freeUdpPort, requirePeer, runCommand } from '../../../test-support/peers.js';
+import {
+  freeUdpPort,
+  xorshiftBytes as pattern,
+  requirePeer,
+  runCommand,
+} from '../../../test-support/peers.js';
 
 const BIN = fileURLToPath(new URL('../bin/ptftp.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-/** Deterministic content (xorshift), so a failure reproduces. */
-function pattern(size: number, seed: number): Buffer {
-  const out = Buffer.alloc(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 interface Running {
   child: ChildProcess;

@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeUdpPort, type RunningPeer, startAtftpd, startTftpdHpa } from '../../../test-support/peers.js';
+import {
+  freeUdpPort,
+  xorshiftBytes as pattern,
+  type RunningPeer,
+  startAtftpd,
+  startTftpdHpa,
+} from '../../../test-support/peers.js';
 import {
   AbortedError,
   decodePacket,
@@ -27,19 +33,6 @@ import {
 } from '../src/index.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-/** Deterministic bytes, so a failure reproduces. */
-function pattern(n: number, seed = 1): Buffer {
-  const b = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
 
 let root: string;
 let writeRoot: string;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, FileNotFoundError, type TftpServer } from '@ptftp/protocol';
 import { MemoryStore } from '@ptftp/resolver';
+import { xorshiftBytes } from '../../../test-support/peers.js';
 import { createProxyServer, type ProxyConfigInput, type ProxyServer } from '../src/index.js';
 
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -56,15 +57,8 @@ export async function startProxy(
 
 /** Deterministic bytes (no Math.random: a failure must be reproducible). */
 export function pattern(size: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  const b = xorshiftBytes(size, seed);
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
