@@ -18,8 +18,8 @@ export interface LocalInfo {
   port: number;
 }
 
-/** A read request (RRQ) as the handler sees it. */
-export interface ReadRequest {
+/** What a read or a write request tells its handler. */
+export interface TransferRequest {
   /** The file name exactly as requested (the handler validates it: see `resolveSafePath`). */
   readonly filename: string;
   readonly mode: 'octet' | 'netascii';
@@ -30,6 +30,9 @@ export interface ReadRequest {
   /** Aborted when the transfer ends early or the server closes. */
   readonly signal: AbortSignal;
 }
+
+/** A read request (RRQ) as the handler sees it. */
+export interface ReadRequest extends TransferRequest {}
 
 /**
  * A file's content: bytes (shared, never copied by the server), or a stream with an optional
@@ -46,13 +49,7 @@ export type ReadResult = Uint8Array | { data: Uint8Array } | { stream: Readable;
 export type ReadHandler = (req: ReadRequest) => ReadResult | Promise<ReadResult>;
 
 /** A write request (WRQ) as the handler sees it. */
-export interface WriteRequest {
-  readonly filename: string;
-  readonly mode: 'octet' | 'netascii';
-  readonly options: Readonly<TftpOptions>;
-  readonly remote: RemoteInfo;
-  readonly local: LocalInfo;
-  readonly signal: AbortSignal;
+export interface WriteRequest extends TransferRequest {
   /** The size the client announced with `tsize`, if it did. */
   readonly size?: number | undefined;
 }
