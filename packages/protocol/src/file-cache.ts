@@ -28,6 +28,11 @@ export class FileContentCache {
 
   constructor(private readonly maxBytes: number) {}
 
+  /** True when some version of `path` is cached (worth a stat to see if it is still current). */
+  has(path: string): boolean {
+    return this.entries.has(path);
+  }
+
   /** The cached content of `path` if it is still at `version`. */
   peek(path: string, version: string): Buffer | undefined {
     const hit = this.entries.get(path);

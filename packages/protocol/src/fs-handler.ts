@@ -2,8 +2,13 @@
  * A read handler that serves files from a root folder: names checked by `resolveSafePath`,
  * symlinks followed only while they stay inside the root, contents shared between transfers
  * and refreshed when the file changes on disk.
+ *
+ * The file-system calls use node:fs callbacks, not node:fs/promises: a cold boot storm makes
+ * four calls per phone, and each promise-based call allocates a FileHandle, promises and their
+ * reactions that live as long as the thread pool queue is deep (docs/packages/protocol.md has
+ * the storm figures).
  */
-import { constants, promises as fs } from 'node:fs';
+import fs, { constants, type Stats } from 'node:fs';
 import path from 'node:path';
 import { AccessViolationError, FileNotFoundError } from './errors.js';
 import { FileContentCache, fileVersion } from './file-cache.js';
@@ -23,16 +28,54 @@ export interface FsHandlerOptions {
   maxCachedFileBytes?: number;
 }
 
-async function readExactly(handle: fs.FileHandle, size: number): Promise<Buffer> {
+/** Read-only, never through a symlink in the last segment, never blocking on a FIFO. */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+const ignore = (): void => {};
+
+function statFile(file: string): Promise<Stats | undefined> {
+  return new Promise((resolve) => fs.stat(file, (err, st) => resolve(err ? undefined : st)));
+}
+
+function realPath(file: string): Promise<string> {
+  return new Promise((resolve, reject) =>
+    fs.realpath.native(file, (err, p) => (err ? reject(err) : resolve(p))),
+  );
+}
+
+/** An open descriptor and its stat; the caller closes it. */
+function openFile(file: string): Promise<{ fd: number; st: Stats }> {
+  return new Promise((resolve, reject) =>
+    fs.open(file, OPEN_FLAGS, (err, fd) => {
+      if (err) return reject(err);
+      fs.fstat(fd, (statErr, st) => {
+        if (statErr) {
+          fs.close(fd, ignore);
+          reject(statErr);
+        } else resolve({ fd, st });
+      });
+    }),
+  );
+}
+
+/** `size` bytes from the start of `fd`, or fewer if the file shrank while being read. */
+function readExactly(fd: number, size: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(size);
-  let offset = 0;
-  while (offset < size) {
-    const { bytesRead } = await handle.read(buf, offset, size - offset, offset);
-    if (bytesRead === 0) break;
-    offset += bytesRead;
-  }
-  // A file truncated while being read is served as it was read, never with stale bytes.
-  return offset === size ? buf : buf.subarray(0, offset);
+  return new Promise((resolve, reject) => {
+    const next = (offset: number): void => {
+      // A file truncated while being read is served as it was read, never with stale bytes.
+      if (offset >= size) {
+        resolve(buf);
+        return;
+      }
+      fs.read(fd, buf, offset, size - offset, offset, (err, bytesRead) => {
+        if (err) reject(err);
+        else if (bytesRead === 0) resolve(buf.subarray(0, offset));
+        else next(offset + bytesRead);
+      });
+    };
+    next(0);
+  });
 }
 
 /**
@@ -54,52 +97,77 @@ export function createFsHandler(root: string, opts: FsHandlerOptions = {}): Read
   const base = path.resolve(root);
   let realRoot: Promise<string> | undefined;
 
-  return async (req): Promise<ReadResult> => {
-    const full = resolveSafePath(base, req.filename);
-    // Fast path for a boot storm: one stat. The cache only holds files that passed the checks
-    // below under this very name; the same (dev, ino, size, mtime, ctime) is that same file.
-    const quick = await fs.stat(full).catch(() => undefined);
-    if (quick?.isFile()) {
-      const hit = cache.peek(full, fileVersion(quick));
-      if (hit !== undefined) return hit;
+  /** The real path of `full`, checked to stay inside the root (and not behind a symlink if so configured). */
+  async function checkedRealPath(full: string, filename: string, rootReal: string): Promise<string> {
+    let real: string;
+    try {
+      real = await realPath(full);
+    } catch (err) {
+      throw fsErrorToTftp(err, filename);
     }
-    realRoot ??= fs.realpath(base).catch((err: unknown) => {
+    if (!isInside(rootReal, real))
+      throw new AccessViolationError(filename, `access violation: ${filename} leads outside the root`);
+    if (!followSymlinks && real !== path.join(rootReal, path.relative(base, full)))
+      throw new AccessViolationError(filename, `access violation: ${filename} is behind a symlink`);
+    return real;
+  }
+
+  /** Open `filename`, refusing anything that resolves outside the root. */
+  async function openChecked(full: string, filename: string): Promise<{ fd: number; st: Stats }> {
+    realRoot ??= realPath(base).catch((err: unknown) => {
       realRoot = undefined;
       throw err;
     });
-    let real: string;
     let rootReal: string;
     try {
       rootReal = await realRoot;
-      real = await fs.realpath(full);
     } catch (err) {
-      throw fsErrorToTftp(err, req.filename);
+      throw fsErrorToTftp(err, filename);
     }
-    if (!isInside(rootReal, real))
-      throw new AccessViolationError(
-        req.filename,
-        `access violation: ${req.filename} leads outside the root`,
-      );
-    if (!followSymlinks && real !== path.join(rootReal, path.relative(base, full)))
-      throw new AccessViolationError(req.filename, `access violation: ${req.filename} is behind a symlink`);
-    let handle: fs.FileHandle;
+    if (!filename.includes('/')) {
+      // A name in the root itself (a phone's SEP<MAC>.cnf.xml): its one possible symlink is the
+      // last segment, which O_NOFOLLOW refuses. No realpath needed, which saves a cold boot
+      // storm a file-system call per phone; a symlink takes the checked path below.
+      try {
+        return await openFile(path.join(rootReal, filename));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ELOOP' && code !== 'EMLINK') throw fsErrorToTftp(err, filename);
+      }
+    }
+    const real = await checkedRealPath(full, filename, rootReal);
     try {
       // O_NOFOLLOW: a symlink swapped in after the realpath check is refused, not followed.
-      handle = await fs.open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      return await openFile(real);
     } catch (err) {
-      throw fsErrorToTftp(err, req.filename);
+      throw fsErrorToTftp(err, filename);
     }
+  }
+
+  return async (req): Promise<ReadResult> => {
+    const full = resolveSafePath(base, req.filename);
+    // Fast path for a warm boot storm: one stat. The cache only holds files that passed the
+    // checks below under this very name; the same (dev, ino, size, mtime, ctime) is that same file.
+    if (cache.has(full)) {
+      const quick = await statFile(full);
+      if (quick?.isFile()) {
+        const hit = cache.peek(full, fileVersion(quick));
+        if (hit !== undefined) return hit;
+      }
+    }
+    const { fd, st } = await openChecked(full, req.filename);
     let streaming = false;
     try {
-      const st = await handle.stat();
       if (!st.isFile()) throw new FileNotFoundError(req.filename, `not a regular file: ${req.filename}`);
       if (st.size > maxCached) {
         streaming = true;
-        return { stream: handle.createReadStream({ start: 0, end: st.size - 1 }), size: st.size };
+        // The stream owns the descriptor from here and closes it when it ends or is destroyed.
+        return { stream: fs.createReadStream('', { fd, start: 0, end: st.size - 1 }), size: st.size };
       }
-      return await cache.get(full, fileVersion(st), () => readExactly(handle, st.size));
+      return await cache.get(full, fileVersion(st), () => readExactly(fd, st.size));
     } finally {
-      if (!streaming) await handle.close();
+      // Not awaited: the transfer need not wait for the close to start.
+      if (!streaming) fs.close(fd, ignore);
     }
   };
 }

@@ -1,4 +1,15 @@
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -159,5 +170,48 @@ describe('createFsHandler', () => {
     const r = await createFsHandler(root, { maxCachedFileBytes: 1000 })(request('big.bin'));
     expect('stream' in r && r.size).toBe(5000);
     expect(await bytesOf(r)).toEqual(Buffer.alloc(5000, 7));
+  });
+
+  it('a root that is itself a symlink serves its files and still refuses links out of it', async () => {
+    const linked = path.join(dir, 'root-link');
+    symlinkSync(root, linked);
+    const h = createFsHandler(linked);
+    expect((await bytesOf(await h(request('a.txt')))).toString()).toBe('version 1');
+    expect((await bytesOf(await h(request('in-link')))).toString()).toBe('version 1');
+    await expect(h(request('out-link'))).rejects.toBeInstanceOf(AccessViolationError);
+  });
+
+  it('a cached file swapped for a symlink out of the root is refused, not served from the cache', async () => {
+    const h = createFsHandler(root);
+    expect((await bytesOf(await h(request('a.txt')))).toString()).toBe('version 1');
+    unlinkSync(path.join(root, 'a.txt'));
+    symlinkSync(path.join(dir, 'secret.txt'), path.join(root, 'a.txt'));
+    await expect(h(request('a.txt'))).rejects.toBeInstanceOf(AccessViolationError);
+  });
+
+  it('a FIFO is not a file: FileNotFoundError at once, no hang waiting for a writer', async () => {
+    execFileSync('mkfifo', [path.join(root, 'pipe')]);
+    const err = await Promise.resolve(createFsHandler(root)(request('pipe'))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileNotFoundError);
+  });
+
+  it('leaves no file descriptor open, whatever the outcome (served, cached, refused, streamed)', async () => {
+    writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(5000, 7));
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const h = createFsHandler(root, { maxCachedFileBytes: 1000 });
+    const before = fds();
+    for (let i = 0; i < 20; i++) {
+      await bytesOf(await h(request('a.txt')));
+      await bytesOf(await h(request('sub/b.txt')));
+      await expect(h(request('sub'))).rejects.toBeInstanceOf(FileNotFoundError);
+      await expect(h(request('missing.txt'))).rejects.toBeInstanceOf(FileNotFoundError);
+      await expect(h(request('out-link'))).rejects.toBeInstanceOf(AccessViolationError);
+      expect((await bytesOf(await h(request('big.bin')))).length).toBe(5000);
+      const abandoned = await h(request('big.bin'));
+      if ('stream' in abandoned) (abandoned.stream as Readable).destroy();
+    }
+    // Closes are not awaited by the handler: give them a moment to land.
+    for (let i = 0; i < 50 && fds() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(fds()).toBe(before);
   });
 });
