@@ -129,6 +129,20 @@ interface Listener {
   draining: boolean;
 }
 
+/** The signal a handler sees: made on first use, already aborted if the transfer ended first. */
+function recordSignal(record: SessionRecord): AbortSignal {
+  if (record.controller === undefined) {
+    record.controller = new AbortController();
+    if (record.abortReason !== undefined) record.controller.abort(record.abortReason);
+  }
+  return record.controller.signal;
+}
+
+function abortRecordSignal(record: SessionRecord, reason: unknown): void {
+  record.abortReason ??= reason;
+  record.controller?.abort(reason);
+}
+
 interface SessionRecord {
   readonly listener: Listener;
   readonly wireAddress: string;
@@ -136,7 +150,10 @@ interface SessionRecord {
   readonly remote: RemoteInfo;
   readonly info: RequestInfo;
   readonly opcode: RequestPacket['opcode'];
-  readonly controller: AbortController;
+  /** Created when the handler first reads `signal`: an AbortSignal costs about 1 KiB. */
+  controller: AbortController | undefined;
+  /** Why the transfer ended early, kept for a `signal` read after the fact. */
+  abortReason: unknown;
   readonly startedAt: number;
   session: ReadSession | WriteSession | undefined;
   socket: dgram.Socket | undefined;
@@ -627,7 +644,8 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       remote,
       info,
       opcode: req.opcode,
-      controller: new AbortController(),
+      controller: undefined,
+      abortReason: undefined,
       startedAt: performance.now(),
       session: undefined,
       socket: undefined,
@@ -657,7 +675,9 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       options: req.options,
       remote,
       local,
-      signal: record.controller.signal,
+      get signal() {
+        return recordSignal(record);
+      },
     };
     let start: (transport: Transport, observer: SessionObserver) => ReadSession | WriteSession;
     let negotiated: NegotiatedOptions;
@@ -696,7 +716,17 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         policy,
         defaultRollover: config.rollover,
       });
-      const writeReq: WriteRequest = { ...base, size: negotiated.tsize };
+      const writeReq: WriteRequest = {
+        filename: base.filename,
+        mode,
+        options: base.options,
+        remote,
+        local,
+        size: negotiated.tsize,
+        get signal() {
+          return recordSignal(record);
+        },
+      };
       let sink: Awaited<ReturnType<WriteHandler>>;
       try {
         sink = await opts.writeHandler!(writeReq);
@@ -798,7 +828,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         });
       },
       fail: (err: PtftpError) => {
-        record.controller.abort(err);
+        abortRecordSignal(record, err);
         this.emit('transferError', err, record.info);
       },
       released: () => this.removeRecord(record),
@@ -815,7 +845,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       record.wirePort,
       record.wireAddress,
     );
-    record.controller.abort(wire.error);
+    abortRecordSignal(record, wire.error);
     this.emit('transferError', wire.error, record.info);
     this.removeRecord(record);
   }
@@ -825,7 +855,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       record.session.abort(err, true);
       return;
     }
-    record.controller.abort(err);
+    abortRecordSignal(record, err);
     this.emit('transferError', err, record.info);
     this.removeRecord(record);
   }

@@ -297,6 +297,34 @@ describe('RFC 1350 lockstep transfer', () => {
     expect(server.activeSessions).toBe(0);
     expect(signal?.aborted).toBe(true);
   });
+
+  it('a handler that reads its signal only after the server closed finds it aborted, with the reason', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let seen: AbortSignal | undefined;
+    let entered!: () => void;
+    const started = new Promise<void>((r) => {
+      entered = r;
+    });
+    const { server, port } = await startServer({
+      handler: async (req) => {
+        entered();
+        await gate;
+        seen = req.signal;
+        return pattern(10);
+      },
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'slow.bin');
+    await started;
+    await server.close();
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen?.aborted).toBe(true);
+    expect(String(seen?.reason)).toMatch(/server closed/);
+  });
 });
 
 describe('RFC 2349 timeout and the server deadlines', () => {
