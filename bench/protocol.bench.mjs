@@ -3,6 +3,10 @@
  * 127.0.0.1 in one run. Prints one markdown table (with ours ÷ peer ratios) and writes it to
  * bench/results/protocol.md.
  *
+ * Beside the C peers runs node-dgram, a bare node:dgram sender with none of a server's work:
+ * what the Node runtime itself reaches on this machine, so that "ptftp ÷ node-dgram" shows how
+ * much of a gap to the C peers is ours and how much is Node's.
+ *
  * 1. Boot storm: 1000 clients at once, each its own socket, each an own 4 KiB SEP<MAC>.cnf.xml,
  *    no options. Every server is started fresh for it, so its peak RSS is the storm's. Ours
  *    runs it once more with a capped V8 young generation (--max-semi-space-size=1), own row.
@@ -17,7 +21,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startAtftpd, startDnsmasq, startPtftp, startTftpdHpa } from './lib/peers.mjs';
+import { startAtftpd, startDnsmasq, startNodeDgram, startPtftp, startTftpdHpa } from './lib/peers.mjs';
 import { bootStorm } from './lib/storm.mjs';
 import { atftpGet, nodeGet, sha256 } from './lib/throughput.mjs';
 
@@ -31,6 +35,8 @@ const SERVERS = [
   { key: 'tftpd-hpa', start: startTftpdHpa, maxWindow: 1 },
   { key: 'atftpd', start: startAtftpd, maxWindow: 65535 },
   { key: 'dnsmasq', start: startDnsmasq, maxWindow: 32 },
+  // Not a peer but the Node ceiling: a bare node:dgram sender (bench/lib/node-dgram-server.mjs).
+  { key: 'node-dgram', start: startNodeDgram, maxWindow: 65535 },
   { key: 'ptftp', start: startPtftp, maxWindow: 65535 },
 ];
 const PEERS = SERVERS.filter((s) => s.key !== 'ptftp').map((s) => s.key);
@@ -229,6 +235,19 @@ target(
   `${fmt(tuned)} MiB`,
 );
 
+// Where the Node runtime itself stands against the C peers, in this same run.
+const context = [];
+const ceiling = (name, row, peer) => {
+  const node = ratio(get(row, 'node-dgram'), get(row, peer));
+  const ours = ratio(get(row, 'ptftp'), get(row, 'node-dgram'));
+  if (node && ours) context.push(`- ${name}: node-dgram ${node} ${peer}; ptftp ${ours} node-dgram`);
+};
+ceiling('lockstep 1468', lockRow, 'tftpd-hpa');
+ceiling('w16 b1468', `${BIG_MIB} MiB b1468 w16, atftp client, MB/s`, 'atftpd');
+const nodeRss = get(STORM_ROWS.rss, 'node-dgram');
+if (typeof nodeRss === 'number' && typeof rss === 'number')
+  context.push(`- storm peak RSS: node-dgram ${fmt(nodeRss)} MiB, ptftp ${fmt(rss)} MiB`);
+
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 const md = [
   `Protocol bench, ${new Date().toISOString()}: Node ${process.version}, ${cpus().length} x ${cpu}, loopback.`,
@@ -239,6 +258,10 @@ const md = [
   'Targets:',
   '',
   ...checks,
+  '',
+  'The Node ceiling (node-dgram, a bare node:dgram sender), same run:',
+  '',
+  ...context,
   '',
 ].join('\n');
 console.log(md);

@@ -79,11 +79,16 @@ export async function startDnsmasq(root, maxTransfers = 1000) {
 }
 
 /** Our server (built package) in a child Node process. */
-export async function startPtftp(root, extraFlags = []) {
-  const script = fileURLToPath(new URL('./ptftp-server.mjs', import.meta.url));
+/** The Node ceiling (bench/lib/node-dgram-server.mjs): a bare node:dgram sender. */
+export function startNodeDgram(root) {
+  return startPtftp(root, [], 'node-dgram-server.mjs');
+}
+
+export async function startPtftp(root, extraFlags = [], scriptName = 'ptftp-server.mjs') {
+  const script = fileURLToPath(new URL(`./${scriptName}`, import.meta.url));
   // PTFTP_BENCH_NODE_FLAGS: V8/Node flags for our server's process, e.g. "--max-semi-space-size=1".
   const flags = [...(process.env.PTFTP_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean), ...extraFlags];
-  return startDaemon('ptftp', process.execPath, [...flags, script, root], 0, {
+  return startDaemon(scriptName.replace(/-server\.mjs$/, ''), process.execPath, [...flags, script, root], 0, {
     ready: (child) =>
       new Promise((resolve, reject) => {
         let line = '';
