@@ -56,6 +56,15 @@ export class FolderStore implements Store {
 
   async get(name: string, opts?: { signal?: AbortSignal }): Promise<StoreEntry | undefined> {
     const rel = canonicalFileName(name);
+    // A cached file costs one stat, not a realpath too: the entry passed the root check when it
+    // was read, and a file swapped since (for a symlink out of the root, say) has another
+    // identity, so it misses here and takes the checked path below.
+    const cached = this.#content?.get(rel);
+    if (cached !== undefined) {
+      opts?.signal?.throwIfAborted();
+      if ((await statFile(path.join(this.root, ...rel.split('/')))) === cached.version)
+        return { ...cached, name };
+    }
     const full = await this.#inside(rel);
     if (full === undefined) return undefined;
     // Bounded: a file rewritten faster than we can read it twice in a row is reported missing
@@ -64,14 +73,12 @@ export class FolderStore implements Store {
       opts?.signal?.throwIfAborted();
       const before = await statFile(full);
       if (before === undefined) return undefined;
-      const cached = this.#content?.get(full);
-      if (cached?.version === before) return { ...cached, name };
       const data = await readFile(full).catch(() => undefined);
       if (data === undefined) return undefined;
       const after = await statFile(full);
       if (after !== before) continue;
       const entry: StoreEntry = { name: rel, size: data.byteLength, version: before, data };
-      if (this.#content && data.byteLength <= (this.#content.maxSize ?? 0)) this.#content.set(full, entry);
+      if (this.#content && data.byteLength <= (this.#content.maxSize ?? 0)) this.#content.set(rel, entry);
       return { ...entry, name };
     }
     return undefined;
@@ -93,14 +100,14 @@ export class FolderStore implements Store {
     } finally {
       await rm(tmp, { force: true });
     }
-    this.#content?.delete(full);
+    this.#content?.delete(rel);
   }
 
   async delete(name: string): Promise<boolean> {
     const rel = canonicalFileName(name);
     const full = await this.#inside(rel);
     if (full === undefined) return false;
-    this.#content?.delete(full);
+    this.#content?.delete(rel);
     try {
       await unlink(full);
       return true;

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -90,6 +90,16 @@ describe('FolderStore', () => {
     expect(await new FolderStore(root).get('link.txt')).toBeUndefined();
     const allowed = await new FolderStore(root, { followSymlinksOutside: true }).get('link.txt');
     expect(Buffer.from(allowed!.data).toString()).toBe('secret');
+  });
+
+  it('a cached file swapped for a symbolic link out of the root is no longer served', async () => {
+    const outside = await seedFolder({ 'secret.txt': new TextEncoder().encode('secret') });
+    const root = await seedFolder({ 'SEP001122334455.cnf.xml': new TextEncoder().encode('<device/>') });
+    const store = new FolderStore(root);
+    expect(Buffer.from((await store.get('SEP001122334455.cnf.xml'))!.data).toString()).toBe('<device/>');
+    await unlink(path.join(root, 'SEP001122334455.cnf.xml'));
+    await symlink(path.join(outside, 'secret.txt'), path.join(root, 'SEP001122334455.cnf.xml'));
+    expect(await store.get('SEP001122334455.cnf.xml')).toBeUndefined();
   });
 
   it('a directory is not a file, and hidden temporary files of put are not listed', async () => {
