@@ -129,6 +129,15 @@ interface Listener {
   draining: boolean;
 }
 
+/**
+ * An IPv6 listening socket is dual stack only for `[::]` with no `0.0.0.0` on its port. An
+ * inherited socket keeps the IPV6_V6ONLY its parent chose; mapped IPv4 peers are handled either way.
+ */
+function wantsIpv6Only(spec: ListenSpec, all: readonly ListenSpec[]): boolean {
+  if (spec.family !== 'IPv6' || spec.fd !== undefined) return false;
+  return !(spec.address === '::' && !all.some((s) => s.address === '0.0.0.0' && s.port === spec.port));
+}
+
 /** The signal a handler sees: made on first use, already aborted if the transfer ended first. */
 function recordSignal(record: SessionRecord): AbortSignal {
   if (record.controller === undefined) {
@@ -389,15 +398,47 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       ...this.addresses.map((a) => ({ address: a.address, port: a.port, family: a.family })),
     ];
     const opened: Listener[] = [];
+    const revived: Listener[] = [];
+    const result: Listener[] = [];
     try {
-      for (const spec of specs) opened.push(await this.bindListener(spec, all));
+      for (const spec of specs) {
+        // An address unlistened while its transfers still run keeps its socket: take it back
+        // rather than fail to bind the same address (EADDRINUSE).
+        const draining = this.drainingListener(spec, all);
+        if (draining !== undefined) {
+          draining.draining = false;
+          revived.push(draining);
+          result.push(draining);
+          continue;
+        }
+        const l = await this.bindListener(spec, all);
+        opened.push(l);
+        result.push(l);
+      }
     } catch (err) {
       for (const l of opened) l.socket.close();
+      for (const l of revived) {
+        l.draining = true;
+        this.closeIfDrained(l);
+      }
       throw err;
     }
     this.bound.push(...opened);
-    for (const l of opened) this.emit('listening', { ...l.bound });
-    return opened.map((l) => ({ ...l.bound }));
+    for (const l of result) this.emit('listening', { ...l.bound });
+    return result.map((l) => ({ ...l.bound }));
+  }
+
+  /** The draining socket that `spec` asks for again, if it is bound the way `spec` wants. */
+  private drainingListener(spec: ListenSpec, all: readonly ListenSpec[]): Listener | undefined {
+    if (spec.fd !== undefined || spec.port === 0) return undefined;
+    return this.bound.find(
+      (l) =>
+        l.draining &&
+        !l.closed &&
+        l.bound.address === spec.address &&
+        l.bound.port === spec.port &&
+        l.ipv6Only === wantsIpv6Only(spec, all),
+    );
   }
 
   /**
@@ -472,11 +513,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
 
   private async bindListener(spec: ListenSpec, all: readonly ListenSpec[]): Promise<Listener> {
     const type = spec.family === 'IPv6' ? 'udp6' : 'udp4';
-    // An inherited socket keeps the IPV6_V6ONLY its parent chose; mapped IPv4 peers are handled either way.
-    const dual =
-      spec.fd !== undefined ||
-      (spec.address === '::' && !all.some((s) => s.address === '0.0.0.0' && s.port === spec.port));
-    const ipv6Only = type === 'udp6' && !dual;
+    const ipv6Only = wantsIpv6Only(spec, all);
     const socket = dgram.createSocket({
       type,
       ipv6Only,

@@ -267,3 +267,48 @@ describe('unlisten in single-port mode: nothing new starts on a draining socket'
     expect(asked).toBe(1);
   });
 });
+
+describe('listen again on an address that is still draining', () => {
+  it('single-port mode: the draining socket is taken back (no EADDRINUSE); old and new transfers both run', async () => {
+    const { server, port } = await startServer({
+      handler: () => pattern(1500),
+      ports: 'single',
+      retransmitTimeoutMs: 5000,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f');
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    server.unlisten({ address: '127.0.0.1', port });
+    expect(server.addresses).toEqual([]);
+    const again = await server.listen([`127.0.0.1:${port}`]);
+    expect(again).toEqual([{ address: '127.0.0.1', port, family: 'IPv4' }]);
+    expect(server.addresses).toEqual(again);
+    const newcomer = await openPeer();
+    expect((await rawRead(newcomer, port, 'g')).data).toEqual(pattern(1500));
+    peer.ack(1, port);
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
+  });
+
+  it('when another address of the same call fails, the taken-back socket drains and closes as before', async () => {
+    const { server, port } = await startServer({
+      handler: () => pattern(600),
+      ports: 'single',
+      retransmitTimeoutMs: 5000,
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'f');
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    server.unlisten({ address: '127.0.0.1', port });
+    // 192.0.2.1 (TEST-NET-1) is not an address of this machine: bind fails, nothing is sent.
+    await expect(server.listen([`127.0.0.1:${port}`, '192.0.2.1:0'])).rejects.toThrow();
+    expect(server.addresses).toEqual([]);
+    peer.ack(1, port);
+    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
+    peer.ack(2, port);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.activeSessions).toBe(0);
+    const after = await openPeer();
+    after.rrq(port, 'f');
+    expect(await after.collect(300)).toEqual([]);
+  });
+});
