@@ -113,13 +113,9 @@ export function logServerEvents(server: ProxyServer, log: Logger): void {
       );
     }
   });
-  // The first `listening` is announced on stdout at start; later ones come from a reload.
-  let started = false;
-  server.on('listening', (a) => {
-    if (!started) {
-      started = true;
-      return;
-    }
+  // The addresses at start are announced on stdout; a reload that moves them is logged.
+  server.on('listening', (a, cause) => {
+    if (cause === 'start') return;
     const list = [
       ...a.tftp.map((t) => `${t.url} (TFTP)`),
       ...a.http.map((h) => `${h.url} (HTTP)`),

@@ -62,7 +62,11 @@ export interface ProxyStatus {
 
 /** Events of {@link ProxyServer}; the CLI turns them into log lines. */
 export type ProxyServerEvents = {
-  listening: (addresses: ProxyAddresses) => void;
+  /**
+   * The sockets are bound: once by `start()` (`cause` is `'start'`), then again each time a
+   * reload moves them (`'reload'`).
+   */
+  listening: (addresses: ProxyAddresses, cause: 'start' | 'reload') => void;
   /** A file reached an endpoint; `source` says where the proxy found it. */
   served: (info: ServedInfo) => void;
   /** A request ended without the file (not found, refused, or failed in transfer). */
@@ -268,7 +272,7 @@ export class ProxyServer extends EventEmitter<{
       throw err;
     }
     this.startedAt = new Date();
-    this.emit('listening', this.addrs);
+    this.emit('listening', this.addrs, 'start');
     return this.addrs;
   }
 
@@ -466,7 +470,7 @@ export class ProxyServer extends EventEmitter<{
       http: this.http.bound.map((b) => bound('http', b.address, b.port)),
       admin: a ? bound('http', a.address, a.port) : undefined,
     };
-    if (!isDeepStrictEqual(previous, this.addrs)) this.emit('listening', this.addrs);
+    if (!isDeepStrictEqual(previous, this.addrs)) this.emit('listening', this.addrs, 'reload');
   }
 
   /** Read through a method: the awaits in between may have changed it. */

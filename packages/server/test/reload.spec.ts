@@ -118,7 +118,11 @@ describe('reload without a restart', () => {
     const file = join(dir, 'ptftp.config.json');
     await writeFile(file, JSON.stringify(config));
     server = createProxyServer(await loadConfig(file), { configSource: () => loadConfig(file) });
+    const causes: string[] = [];
+    server.on('listening', (_a, cause) => causes.push(cause));
     await server.start();
+    // start() announces its sockets once, as 'start': a log can tell them from a reload's.
+    expect(causes).toEqual(['start']);
     return file;
   }
 
@@ -201,8 +205,11 @@ describe('reload without a restart', () => {
       },
     });
     while (received === 0) await new Promise((r) => setTimeout(r, 2));
+    const announced: Array<[string, number[]]> = [];
+    server!.on('listening', (a, cause) => announced.push([cause, a.tftp.map((t) => t.port)]));
     await writeFile(file, JSON.stringify(config(t2, h2, a2)));
     const result = await server!.reload();
+    expect(announced).toEqual([['reload', [t2]]]);
     // Still running when the old address closed.
     expect(received).toBeLessThan(big.length);
     expect(result.applied).toEqual(['listen', 'http', 'admin']);
