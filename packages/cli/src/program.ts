@@ -18,8 +18,33 @@ export function createProgram(io: CliIo = defaultIo): Command {
     })
     .exitOverride();
   registerCommands(program, io);
-  for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput(program.configureOutput());
+    requireVerb(cmd);
+  }
   return program;
+}
+
+/**
+ * A group (`ptftp cache`, `ptftp dhcp`, ...) run without its verb is a usage error of one line,
+ * like every other, instead of Commander's whole help on stderr.
+ */
+function requireVerb(group: Command): void {
+  if (group.commands.length === 0) return;
+  for (const sub of group.commands) requireVerb(sub);
+  const verbs = group.commands.map((c) => c.name()).join(', ');
+  group.allowExcessArguments(true).action((_opts: unknown, cmd: Command) => {
+    const [first] = cmd.args;
+    if (first !== undefined)
+      cmd.error(`unknown command '${first}' for '${group.name()}' (one of: ${verbs})`, {
+        exitCode: 2,
+        code: 'commander.unknownCommand',
+      });
+    cmd.error(`missing command for '${group.name()}' (one of: ${verbs})`, {
+      exitCode: 2,
+      code: 'commander.missingCommand',
+    });
+  });
 }
 
 /** Commander's `error: ...` message as one line without its prefix. */

@@ -349,6 +349,22 @@ describe('ptftp binary, end to end', () => {
     expect(await stop(s, 'SIGTERM')).toBe(0);
   });
 
+  it('a log reader that goes away does not take the server down (no EPIPE crash)', async () => {
+    const root = join(dir, 'pipe-root');
+    await mkdir(root, { recursive: true });
+    const body = pattern(3000, 5);
+    await writeFile(join(root, 'SEP001122334455.cnf.xml'), body);
+    const s = await serve(['--root', root, '--listen', '127.0.0.1:0'], (out) => out.includes('(TFTP)'));
+    const port = Number(/:(\d+)$/.exec(s.url(/TFTP/))![1]);
+    // The reader of stdout and stderr exits (`ptftp serve | head -1`): each log line now fails.
+    s.child.stdout!.destroy();
+    s.child.stderr!.destroy();
+    for (let i = 0; i < 3; i++)
+      expect(sha(await tftpGet({ host: '127.0.0.1', port }, 'SEP001122334455.cnf.xml'))).toBe(sha(body));
+    expect(s.child.exitCode).toBeNull();
+    expect(await stop(s, 'SIGTERM')).toBe(0);
+  });
+
   it('status against nothing: one clear line and exit 1', async () => {
     const port = await new Promise<number>((resolve) => {
       const probe = createServer().listen(0, '127.0.0.1', () => {

@@ -19,6 +19,13 @@ describe('usage errors: one line `ptftp: ...` on stderr, exit 2 (docs/packages/c
     ],
     [['sgn', 'sign', 'a.xml'], /required option '--key <key.pem>' not specified/],
     [['tlv', 'verify', 'a.tlv', '--bogus'], /unknown option '--bogus'/],
+    // A group without its verb: one line naming the verbs, not the group's whole help.
+    [['cache'], /^ptftp: missing command for 'cache' \(one of: flush\) \(see --help\)\n$/],
+    [['sgn'], /missing command for 'sgn' \(one of: sign, verify, strip, show\)/],
+    [
+      ['dhcp', 'encode'],
+      /unknown command 'encode' for 'dhcp' \(one of: option150, option66, option17, decode, plan\)/,
+    ],
   ];
   for (const [argv, message] of cases) {
     it(`ptftp ${argv.join(' ')}`, async () => {
