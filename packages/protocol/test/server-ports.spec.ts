@@ -162,6 +162,27 @@ describe('graceful close', () => {
   });
 });
 
+/**
+ * A single-port server (files of `size` bytes) whose one address was unlistened after the first
+ * DATA of a transfer. `onRequest` counts the requests its handler saw.
+ */
+async function drainingMidTransfer(size: number, onRequest: () => void = () => {}) {
+  const { server, port } = await startServer({
+    handler: () => {
+      onRequest();
+      return pattern(size);
+    },
+    ports: 'single',
+    retransmitTimeoutMs: 5000,
+  });
+  const peer = await openPeer();
+  peer.rrq(port, 'f');
+  expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+  expect(server.unlisten({ address: '127.0.0.1', port })).toBe(true);
+  expect(server.addresses).toEqual([]);
+  return { server, port, peer };
+}
+
 describe('unlisten: one address goes, the transfers it started finish', () => {
   it('port per transfer: the running transfer completes; new requests to the old address get nothing', async () => {
     const { server, ports } = await startServer({ handler: () => pattern(3000), retransmitTimeoutMs: 5000 }, [
@@ -190,16 +211,7 @@ describe('unlisten: one address goes, the transfers it started finish', () => {
   });
 
   it('single-port mode: the socket stays for its transfer, refuses newcomers silently, then closes', async () => {
-    const { server, port } = await startServer({
-      handler: () => pattern(1500),
-      ports: 'single',
-      retransmitTimeoutMs: 5000,
-    });
-    const peer = await openPeer();
-    peer.rrq(port, 'f');
-    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
-    expect(server.unlisten({ address: '127.0.0.1', port })).toBe(true);
-    expect(server.addresses).toEqual([]);
+    const { server, port, peer } = await drainingMidTransfer(1500);
     const newcomer = await openPeer();
     newcomer.rrq(port, 'f');
     expect(await newcomer.collect(300)).toEqual([]);
@@ -249,18 +261,7 @@ describe('unlisten while a request waits for its handler', () => {
 describe('unlisten in single-port mode: nothing new starts on a draining socket', () => {
   it('a new request from the port of a running transfer is ignored; that transfer goes on', async () => {
     let asked = 0;
-    const { server, port } = await startServer({
-      handler: () => {
-        asked++;
-        return pattern(1500);
-      },
-      ports: 'single',
-      retransmitTimeoutMs: 5000,
-    });
-    const peer = await openPeer();
-    peer.rrq(port, 'f');
-    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
-    server.unlisten({ address: '127.0.0.1', port });
+    const { port, peer } = await drainingMidTransfer(1500, () => asked++);
     peer.rrq(port, 'other');
     peer.ack(1, port);
     expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
@@ -270,16 +271,7 @@ describe('unlisten in single-port mode: nothing new starts on a draining socket'
 
 describe('listen again on an address that is still draining', () => {
   it('single-port mode: the draining socket is taken back (no EADDRINUSE); old and new transfers both run', async () => {
-    const { server, port } = await startServer({
-      handler: () => pattern(1500),
-      ports: 'single',
-      retransmitTimeoutMs: 5000,
-    });
-    const peer = await openPeer();
-    peer.rrq(port, 'f');
-    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
-    server.unlisten({ address: '127.0.0.1', port });
-    expect(server.addresses).toEqual([]);
+    const { server, port, peer } = await drainingMidTransfer(1500);
     const again = await server.listen([`127.0.0.1:${port}`]);
     expect(again).toEqual([{ address: '127.0.0.1', port, family: 'IPv4' }]);
     expect(server.addresses).toEqual(again);
@@ -290,15 +282,7 @@ describe('listen again on an address that is still draining', () => {
   });
 
   it('when another address of the same call fails, the taken-back socket drains and closes as before', async () => {
-    const { server, port } = await startServer({
-      handler: () => pattern(600),
-      ports: 'single',
-      retransmitTimeoutMs: 5000,
-    });
-    const peer = await openPeer();
-    peer.rrq(port, 'f');
-    expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
-    server.unlisten({ address: '127.0.0.1', port });
+    const { server, port, peer } = await drainingMidTransfer(600);
     // 192.0.2.1 (TEST-NET-1) is not an address of this machine: bind fails, nothing is sent.
     await expect(server.listen([`127.0.0.1:${port}`, '192.0.2.1:0'])).rejects.toThrow();
     expect(server.addresses).toEqual([]);
