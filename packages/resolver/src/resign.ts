@@ -1,4 +1,12 @@
-import { signSgn, stripSgn } from '@ptftp/security';
+/**
+ * @ptftp/security (and node-forge behind it) loads on the first re-signing, not at import: a
+ * proxy that never re-signs does not pay its memory (several MiB of RSS).
+ */
+let security: Promise<typeof import('@ptftp/security')> | undefined;
+function loadSecurity(): Promise<typeof import('@ptftp/security')> {
+  security ??= import('@ptftp/security');
+  return security;
+}
 
 /** The proxy's signing key and certificate, for `ResolverInit.resign`. */
 export interface ResignOptions {
@@ -12,7 +20,8 @@ export interface ResignOptions {
 export type Signer = (body: Uint8Array, filename: string) => Promise<Uint8Array> | Uint8Array;
 
 /** The original file inside a `.sgn` (everything after the header). */
-export function sgnBody(signed: Uint8Array): Uint8Array {
+export async function sgnBody(signed: Uint8Array): Promise<Uint8Array> {
+  const { stripSgn } = await loadSecurity();
   return stripSgn(signed);
 }
 
@@ -23,11 +32,13 @@ export function isResignable(name: string): boolean {
 
 /** The default signer: @ptftp/security's `signSgn` with the proxy's key and certificate. */
 export function securitySigner(opts: ResignOptions): Signer {
-  return (body, filename) =>
-    signSgn(body, {
+  return async (body, filename) => {
+    const { signSgn } = await loadSecurity();
+    return signSgn(body, {
       filename,
       keyPem: opts.keyPem,
       certPem: opts.certPem,
       ...(opts.hash ? { hash: opts.hash } : {}),
     });
+  };
 }

@@ -605,7 +605,7 @@ export class Resolver extends Emitter {
     }
 
     let data = found.data;
-    if (settings.signer && isResignable(name)) data = await settings.signer(sgnBody(data), name);
+    if (settings.signer && isResignable(name)) data = await settings.signer(await sgnBody(data), name);
     const fetched: Fetched = {
       data,
       clusterId: found.clusterId,
