@@ -5,4 +5,6 @@ import { run } from './program.js';
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 
 // Long-running verbs (serve) keep the process alive through their sockets; the others end here.
-process.exitCode = await run(process.argv.slice(2));
+void run(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});
