@@ -26,25 +26,61 @@ export function createProgram(io: CliIo = defaultIo): Command {
 }
 
 /**
- * A group (`ptftp cache`, `ptftp dhcp`, ...) run without its verb is a usage error of one line,
- * like every other, instead of Commander's whole help on stderr.
+ * A group (`ptftp cache`, `ptftp dhcp`, ...) run without its verb, or with one it does not
+ * have, is a usage error of one line like every other, instead of Commander's whole help on
+ * stderr. `ptftp GROUP help VERB` keeps working.
  */
 function requireVerb(group: Command): void {
   if (group.commands.length === 0) return;
   for (const sub of group.commands) requireVerb(sub);
-  const verbs = group.commands.map((c) => c.name()).join(', ');
-  group.allowExcessArguments(true).action((_opts: unknown, cmd: Command) => {
-    const [first] = cmd.args;
-    if (first !== undefined)
-      cmd.error(`unknown command '${first}' for '${group.name()}' (one of: ${verbs})`, {
-        exitCode: 2,
-        code: 'commander.unknownCommand',
-      });
-    cmd.error(`missing command for '${group.name()}' (one of: ${verbs})`, {
-      exitCode: 2,
-      code: 'commander.missingCommand',
+  const names = group.commands.map((c) => c.name());
+  const verbs = names.join(', ');
+  group
+    .helpCommand(true)
+    // A mistyped verb followed by its options (`cache flsh --device X`) is reported as the verb.
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .action((_opts: unknown, cmd: Command) => {
+      const [first] = cmd.args;
+      if (first === undefined)
+        cmd.error(`missing command for '${group.name()}' (one of: ${verbs})`, {
+          exitCode: 2,
+          code: 'commander.missingCommand',
+        });
+      if (first.startsWith('-'))
+        cmd.error(`unknown option '${first}'`, { exitCode: 2, code: 'commander.unknownOption' });
+      const guess = closest(first, names);
+      cmd.error(
+        `unknown command '${first}' for '${group.name()}' (${guess ? `did you mean ${guess}? ` : ''}one of: ${verbs})`,
+        { exitCode: 2, code: 'commander.unknownCommand' },
+      );
     });
-  });
+}
+
+/** The candidate within two edits of `word` (the nearest), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance, for short words. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** Commander's `error: ...` message as one line without its prefix. */

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -363,6 +363,21 @@ describe('ptftp binary, end to end', () => {
       expect(sha(await tftpGet({ host: '127.0.0.1', port }, 'SEP001122334455.cnf.xml'))).toBe(sha(body));
     expect(s.child.exitCode).toBeNull();
     expect(await stop(s, 'SIGTERM')).toBe(0);
+  });
+
+  it('output that cannot be written (a full disk) fails the command with one line, exit 1', async () => {
+    const full = openSync('/dev/full', 'w');
+    const child = spawn(process.execPath, [BIN, 'dhcp', 'option150', '10.1.1.10'], {
+      stdio: ['ignore', full, 'pipe'],
+    });
+    closeSync(full);
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += d;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(err).toMatch(/^ptftp: cannot write the output: ENOSPC[^\n]*\n$/);
   });
 
   it('status against nothing: one clear line and exit 1', async () => {

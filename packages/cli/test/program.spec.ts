@@ -23,8 +23,13 @@ describe('usage errors: one line `ptftp: ...` on stderr, exit 2 (docs/packages/c
     [['cache'], /^ptftp: missing command for 'cache' \(one of: flush\) \(see --help\)\n$/],
     [['sgn'], /missing command for 'sgn' \(one of: sign, verify, strip, show\)/],
     [
+      ['cache', 'flsh', '--device', 'X'],
+      /unknown command 'flsh' for 'cache' \(did you mean flush\? one of: flush\)/,
+    ],
+    [['cache', '--bogus'], /^ptftp: unknown option '--bogus' \(see --help\)\n$/],
+    [
       ['dhcp', 'encode'],
-      /unknown command 'encode' for 'dhcp' \(one of: option150, option66, option17, decode, plan\)/,
+      /unknown command 'encode' for 'dhcp' \(did you mean decode\? one of: option150, option66, option17, decode, plan\)/,
     ],
   ];
   for (const [argv, message] of cases) {
@@ -61,4 +66,14 @@ describe('--help of every command and group shows an example', () => {
       expect(r.out).toMatch(/Examples?:\n\s+\$ ptftp /);
     });
   }
+});
+
+describe('help', () => {
+  it("`ptftp GROUP help VERB` prints the verb's help, as `ptftp GROUP VERB --help` does", async () => {
+    const viaHelp = await cli('cache', 'help', 'flush');
+    const viaFlag = await cli('cache', 'flush', '--help');
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.out).toMatch(/^Usage: ptftp cache flush /);
+    expect(viaHelp.out).toBe(viaFlag.out);
+  });
 });

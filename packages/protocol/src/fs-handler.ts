@@ -28,8 +28,12 @@ export interface FsHandlerOptions {
   maxCachedFileBytes?: number;
 }
 
+/** `O_NOFOLLOW` where the platform has it (not on Windows: there every name takes realpath). */
+const NOFOLLOW: number | undefined = constants.O_NOFOLLOW;
 /** Read-only, never through a symlink in the last segment, never blocking on a FIFO. */
-const OPEN_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+const OPEN_FLAGS = constants.O_RDONLY | (NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+/** How long the root's real path is trusted before it is looked up again. */
+const ROOT_RECHECK_MS = 1000;
 
 const ignore = (): void => {};
 
@@ -96,6 +100,7 @@ export function createFsHandler(root: string, opts: FsHandlerOptions = {}): Read
   const cache = new FileContentCache(opts.cacheBytes ?? 32 << 20);
   const base = path.resolve(root);
   let realRoot: Promise<string> | undefined;
+  let realRootAt = 0;
 
   /** The real path of `full`, checked to stay inside the root (and not behind a symlink if so configured). */
   async function checkedRealPath(full: string, filename: string, rootReal: string): Promise<string> {
@@ -114,17 +119,24 @@ export function createFsHandler(root: string, opts: FsHandlerOptions = {}): Read
 
   /** Open `filename`, refusing anything that resolves outside the root. */
   async function openChecked(full: string, filename: string): Promise<{ fd: number; st: Stats }> {
-    realRoot ??= realPath(base).catch((err: unknown) => {
-      realRoot = undefined;
-      throw err;
-    });
+    // The root's real path is looked up again once it is a second old: a root that is a symlink
+    // repointed to a new folder (a release switch) serves the new folder within a second,
+    // while a cold storm still pays one lookup per second, not one per phone.
+    const now = performance.now();
+    if (realRoot === undefined || now - realRootAt > ROOT_RECHECK_MS) {
+      realRootAt = now;
+      realRoot = realPath(base).catch((err: unknown) => {
+        realRoot = undefined;
+        throw err;
+      });
+    }
     let rootReal: string;
     try {
       rootReal = await realRoot;
     } catch (err) {
       throw fsErrorToTftp(err, filename);
     }
-    if (!filename.includes('/')) {
+    if (NOFOLLOW !== undefined && !filename.includes('/')) {
       // A name in the root itself (a phone's SEP<MAC>.cnf.xml): its one possible symlink is the
       // last segment, which O_NOFOLLOW refuses. No realpath needed, which saves a cold boot
       // storm a file-system call per phone; a symlink takes the checked path below.

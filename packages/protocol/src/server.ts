@@ -129,6 +129,12 @@ interface Listener {
   draining: boolean;
 }
 
+/** Destroy the stream of a handler's result, if it has one. */
+function destroyStream(result: unknown): void {
+  const stream = (result as { stream?: { destroy?: () => void } } | null)?.stream;
+  if (typeof stream?.destroy === 'function') stream.destroy();
+}
+
 /**
  * An IPv6 listening socket is dual stack only for `[::]` with no `0.0.0.0` on its port. An
  * inherited socket keeps the IPV6_V6ONLY its parent chose; mapped IPv4 peers are handled either way.
@@ -424,8 +430,10 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       throw err;
     }
     this.bound.push(...opened);
-    for (const l of result) this.emit('listening', { ...l.bound });
-    return result.map((l) => ({ ...l.bound }));
+    // An unlisten() of a taken-back address while later ones were binding wins: it is not reported.
+    const listening = result.filter((l) => !l.closed && !l.draining);
+    for (const l of listening) this.emit('listening', { ...l.bound });
+    return listening.map((l) => ({ ...l.bound }));
   }
 
   /** The draining socket that `spec` asks for again, if it is bound the way `spec` wants. */
@@ -727,16 +735,28 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         this.refuseRecord(record, err, 'read handler');
         return;
       }
-      if (record.ended) return;
-      const content = prepareContent(result, netascii);
-      if (content.kind === 'stream') dispose = () => content.stream.destroy();
-      negotiated = negotiateOptions(req.options, {
-        direction: 'read',
-        size: content.size,
-        limits: config.limits,
-        policy,
-        defaultRollover: config.rollover,
-      });
+      // A stream the handler opened is ours to release on every way out below (it may hold a
+      // file descriptor that nothing else would close).
+      const handed = result;
+      dispose = () => destroyStream(handed);
+      if (record.ended) {
+        dispose();
+        return;
+      }
+      let content: ReturnType<typeof prepareContent>;
+      try {
+        content = prepareContent(result, netascii);
+        negotiated = negotiateOptions(req.options, {
+          direction: 'read',
+          size: content.size,
+          limits: config.limits,
+          policy,
+          defaultRollover: config.rollover,
+        });
+      } catch (err) {
+        dispose();
+        throw err;
+      }
       const n = negotiated;
       start = (transport, observer) =>
         new ReadSession(

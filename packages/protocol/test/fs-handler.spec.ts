@@ -181,6 +181,21 @@ describe('createFsHandler', () => {
     await expect(h(request('out-link'))).rejects.toBeInstanceOf(AccessViolationError);
   });
 
+  it('a root symlink repointed to another folder (a release switch) serves the new folder within a second', async () => {
+    const v2 = path.join(dir, 'root-v2');
+    mkdirSync(v2);
+    writeFileSync(path.join(v2, 'a.txt'), 'release 2');
+    const linked = path.join(dir, 'current');
+    symlinkSync(root, linked);
+    const h = createFsHandler(linked);
+    expect((await bytesOf(await h(request('a.txt')))).toString()).toBe('version 1');
+    unlinkSync(linked);
+    symlinkSync(v2, linked);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await bytesOf(await h(request('a.txt')))).toString()).toBe('release 2');
+    await expect(h(request('sub/b.txt'))).rejects.toBeInstanceOf(FileNotFoundError);
+  });
+
   it('a cached file swapped for a symlink out of the root is refused, not served from the cache', async () => {
     const h = createFsHandler(root);
     expect((await bytesOf(await h(request('a.txt')))).toString()).toBe('version 1');

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,6 +11,7 @@ import {
   PtftpError as PtftpErrorClass,
   TftpErrorCode,
 } from '../src/errors.js';
+import { createFsHandler } from '../src/fs-handler.js';
 import type { ReadRequest } from '../src/handler.js';
 import { encodeError, encodeOack, Opcode } from '../src/packet.js';
 import { rawRead } from './support/raw-peer.js';
@@ -296,6 +300,40 @@ describe('RFC 1350 lockstep transfer', () => {
     expect(await peer.collect(400)).toEqual([]);
     expect(server.activeSessions).toBe(0);
     expect(signal?.aborted).toBe(true);
+  });
+
+  it('a streamed file whose transfer ended while its handler ran is closed, not leaked', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ptftp-leak-'));
+    writeFileSync(path.join(dir, 'big.bin'), pattern(100_000));
+    const fsHandler = createFsHandler(dir, { maxCachedFileBytes: 1000 });
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    try {
+      for (let i = 0; i < 5; i++) {
+        let entered!: () => void;
+        const started = new Promise<void>((r) => {
+          entered = r;
+        });
+        const { server, port } = await startServer({
+          handler: async (req) => {
+            const result = await fsHandler(req);
+            entered();
+            await new Promise((r) => setTimeout(r, 30));
+            return result;
+          },
+        });
+        const peer = await openPeer();
+        peer.rrq(port, 'big.bin');
+        await started;
+        await server.close();
+        peer.close();
+        await new Promise((r) => setTimeout(r, 60));
+      }
+      for (let i = 0; i < 50 && fds() > before; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(fds()).toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a handler that reads its signal only after the server closed finds it aborted, with the reason', async () => {

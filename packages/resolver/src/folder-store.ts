@@ -176,7 +176,7 @@ async function statFile(full: string): Promise<string | undefined> {
   try {
     const s = await stat(full, { bigint: true });
     if (!s.isFile()) return undefined;
-    return `${s.ino}-${s.size}-${s.mtimeNs}-${s.ctimeNs}`;
+    return `${s.dev}-${s.ino}-${s.size}-${s.mtimeNs}-${s.ctimeNs}`;
   } catch {
     return undefined;
   }

@@ -4,7 +4,11 @@
  */
 let security: Promise<typeof import('@ptftp/security')> | undefined;
 function loadSecurity(): Promise<typeof import('@ptftp/security')> {
-  security ??= import('@ptftp/security');
+  // A failed load is not kept: the next re-signing tries again.
+  security ??= import('@ptftp/security').catch((err: unknown) => {
+    security = undefined;
+    throw err;
+  });
   return security;
 }
 
