@@ -69,6 +69,28 @@ describe('ptftp serve under systemd socket activation', () => {
     return child;
   }
 
+  /**
+   * `ptftp serve -c ptftp.config.json` (holding `config`) behind one TCP socket on 127.0.0.1
+   * named `fdname` (`FileDescriptorName=`), once systemd-socket-activate has bound it. Resolves
+   * with the socket's port.
+   */
+  async function serveBehindNamedTcp(fdname: string, config: Record<string, unknown>): Promise<number> {
+    await writeFile(join(dir, 'ptftp.config.json'), JSON.stringify(config));
+    const port = await freeTcpPort();
+    activate([
+      '-l',
+      `127.0.0.1:${port}`,
+      `--fdname=${fdname}`,
+      process.execPath,
+      BIN,
+      'serve',
+      '-c',
+      'ptftp.config.json',
+    ]);
+    await bound(1);
+    return port;
+  }
+
   /** Wait until systemd-socket-activate has bound its sockets ("Listening on ... as N."). */
   async function bound(count: number): Promise<void> {
     for (let i = 0; i < 200; i++) {
@@ -111,22 +133,11 @@ describe('ptftp serve under systemd socket activation', () => {
 
   it('TCP: an inherited stream socket becomes the HTTP front end; the configured TFTP address stays', async () => {
     await writeFile(join(dir, 'SEPAABBCCDDEEFF.cnf.xml'), '<device>over http</device>\n');
-    await writeFile(
-      join(dir, 'ptftp.config.json'),
-      JSON.stringify({ listen: ['127.0.0.1:0'], store: { root: '.' }, admin: { enabled: false } }),
-    );
-    const port = await freeTcpPort();
-    activate([
-      '-l',
-      `127.0.0.1:${port}`,
-      '--fdname=http',
-      process.execPath,
-      BIN,
-      'serve',
-      '-c',
-      'ptftp.config.json',
-    ]);
-    await bound(1);
+    const port = await serveBehindNamedTcp('http', {
+      listen: ['127.0.0.1:0'],
+      store: { root: '.' },
+      admin: { enabled: false },
+    });
     const res = await fetch(`http://127.0.0.1:${port}/SEPAABBCCDDEEFF.cnf.xml`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('<device>over http</device>\n');
@@ -144,22 +155,11 @@ describe('ptftp serve under systemd socket activation', () => {
   }, 30_000);
 
   it('a TCP socket named "admin" (FileDescriptorName=admin) carries the admin endpoint, not HTTP', async () => {
-    await writeFile(
-      join(dir, 'ptftp.config.json'),
-      JSON.stringify({ listen: ['127.0.0.1:0'], http: { enabled: false }, store: { root: '.' } }),
-    );
-    const port = await freeTcpPort();
-    activate([
-      '-l',
-      `127.0.0.1:${port}`,
-      '--fdname=admin',
-      process.execPath,
-      BIN,
-      'serve',
-      '-c',
-      'ptftp.config.json',
-    ]);
-    await bound(1);
+    const port = await serveBehindNamedTcp('admin', {
+      listen: ['127.0.0.1:0'],
+      http: { enabled: false },
+      store: { root: '.' },
+    });
     const res = await fetch(`http://127.0.0.1:${port}/health`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'ok' });
