@@ -22,7 +22,8 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAtftpd, startDnsmasq, startNodeDgram, startPtftp, startTftpdHpa } from './lib/peers.mjs';
-import { bootStorm } from './lib/storm.mjs';
+import { bootStorm, writeStormFiles } from './lib/storm.mjs';
+import { markdownTable } from './lib/table.mjs';
 import { atftpGet, nodeGet, sha256 } from './lib/throughput.mjs';
 
 const RUNS = Number(process.env.PTFTP_BENCH_RUNS ?? 2);
@@ -53,14 +54,7 @@ chmodSync(root, 0o755);
 const big = randomBytes(BIG);
 const bigSha = sha256(big);
 writeFileSync(join(root, 'big.bin'), big, { mode: 0o644 });
-const stormFiles = new Map();
-for (let i = 0; i < STORM; i++) {
-  const mac = (0x001122000000 + i).toString(16).toUpperCase().padStart(12, '0');
-  const name = `SEP${mac}.cnf.xml`;
-  const body = Buffer.alloc(4096, `<device><mac>${mac}</mac></device>\n`);
-  stormFiles.set(name, body);
-  writeFileSync(join(root, name), body, { mode: 0o644 });
-}
+const stormFiles = writeStormFiles(root, STORM);
 
 /** results[row][server] = number | string */
 const rows = new Map();
@@ -198,15 +192,7 @@ const body = [...rows].map(([row, values]) => [
   ...SERVERS.map((s) => fmt(values[s.key])),
   ...PEERS.map((p) => ratio(values.ptftp, values[p])),
 ]);
-// Padded the way the repository's formatter (biome) lays out markdown tables, so that a fresh
-// results file passes `npm run lint` as written.
-const widths = head.map((h, i) => Math.max(3, h.length, ...body.map((r) => r[i].length)));
-const cell = (text, i) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]));
-const lines = [
-  `| ${head.map(cell).join(' | ')} |`,
-  `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`,
-  ...body.map((r) => `| ${r.map(cell).join(' | ')} |`),
-];
+const lines = markdownTable(head, body);
 
 // --- targets --------------------------------------------------------------------------
 const get = (row, key) => rows.get(row)?.[key];

@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPtftp } from './lib/peers.mjs';
 import { freeUdpPort, waitForTftp } from './lib/processes.mjs';
-import { bootStorm } from './lib/storm.mjs';
+import { bootStorm, writeStormFiles } from './lib/storm.mjs';
+import { markdownTable } from './lib/table.mjs';
 
 const STORM = Number(process.env.PTFTP_BENCH_STORM ?? 1000);
 const RUNS = Number(process.env.PTFTP_BENCH_RUNS ?? 2);
@@ -24,13 +25,7 @@ const BIN = join(here, '..', 'packages', 'cli', 'bin', 'ptftp.js');
 const root = mkdtempSync(join(tmpdir(), 'ptftp-bench-serve-'));
 process.on('exit', () => rmSync(root, { recursive: true, force: true }));
 chmodSync(root, 0o755);
-const files = new Map();
-for (let i = 0; i < STORM; i++) {
-  const mac = (0x001122000000 + i).toString(16).toUpperCase().padStart(12, '0');
-  const body = Buffer.alloc(4096, `<device><mac>${mac}</mac></device>\n`);
-  files.set(`SEP${mac}.cnf.xml`, body);
-  writeFileSync(join(root, `SEP${mac}.cnf.xml`), body);
-}
+const files = writeStormFiles(root, STORM);
 
 /** RSS figures of a process, in MiB: peak (VmHWM), now, anonymous and file-backed parts. */
 function memory(pid) {
@@ -123,16 +118,11 @@ const head = [
   'peak RSS MiB',
   'log bytes',
 ];
-// Padded the way the repository's formatter (biome) lays out markdown tables.
-const widths = head.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i].length)));
-const cell = (text, i) => (i === 0 ? text.padEnd(widths[i]) : text.padStart(widths[i]));
 const md = [
   `Serve bench, ${new Date().toISOString()}: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, loopback.`,
   `A boot storm of ${STORM} phones (own socket, own 4 KiB file, no options) against each server, started fresh; best of ${RUNS} runs, highest peak RSS.`,
   '',
-  `| ${head.map(cell).join(' | ')} |`,
-  `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`,
-  ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ...markdownTable(head, rows),
   '',
 ].join('\n');
 console.log(md);

@@ -5,6 +5,8 @@
  * what is measured.
  */
 import dgram from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const RRQ = 1;
 const DATA = 3;
@@ -118,4 +120,21 @@ export async function bootStorm(port, files, { rtoMs = 1000, retries = 5 } = {})
     p99: pct(0.99),
     max: latencies.at(-1) ?? NaN,
   };
+}
+
+/**
+ * Write `count` phone configuration files into `root` (SEP<MAC>.cnf.xml, 4 KiB each,
+ * world-readable for daemons that drop privileges). Returns the map name → content that
+ * {@link bootStorm} checks against.
+ */
+export function writeStormFiles(root, count) {
+  const files = new Map();
+  for (let i = 0; i < count; i++) {
+    const mac = (0x001122000000 + i).toString(16).toUpperCase().padStart(12, '0');
+    const name = `SEP${mac}.cnf.xml`;
+    const body = Buffer.alloc(4096, `<device><mac>${mac}</mac></device>\n`);
+    files.set(name, body);
+    writeFileSync(join(root, name), body, { mode: 0o644 });
+  }
+  return files;
 }
