@@ -714,23 +714,26 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     const mode = req.mode as 'octet' | 'netascii';
     const netascii = mode === 'netascii';
     const policy = opts.optionPolicy?.(remote, req.options);
-    const base = {
+    // The request a handler sees; `signal` is a getter so that its AbortController is made only
+    // for handlers that read it.
+    const transferRequest = <T extends object>(extra: T) => ({
       filename: req.filename,
       mode,
       options: req.options,
       remote,
       local,
+      ...extra,
       get signal() {
         return recordSignal(record);
       },
-    };
+    });
     let start: (transport: Transport, observer: SessionObserver) => ReadSession | WriteSession;
     let negotiated: NegotiatedOptions;
     let dispose: () => void = ignore;
     if (req.opcode === Opcode.RRQ) {
       let result: Awaited<ReturnType<ReadHandler>>;
       try {
-        result = await opts.handler(base satisfies ReadRequest);
+        result = await opts.handler(transferRequest({}) satisfies ReadRequest);
       } catch (err) {
         this.refuseRecord(record, err, 'read handler');
         return;
@@ -773,17 +776,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         policy,
         defaultRollover: config.rollover,
       });
-      const writeReq: WriteRequest = {
-        filename: base.filename,
-        mode,
-        options: base.options,
-        remote,
-        local,
-        size: negotiated.tsize,
-        get signal() {
-          return recordSignal(record);
-        },
-      };
+      const writeReq: WriteRequest = transferRequest({ size: negotiated.tsize });
       let sink: Awaited<ReturnType<WriteHandler>>;
       try {
         sink = await opts.writeHandler!(writeReq);
