@@ -4,6 +4,7 @@
  * (RFC 1350, 2347, 2348, 2349, 7440), IPv4 and IPv6.
  */
 export * from './client.js';
+export { bufferContent, type Content, isContent, readAll } from './content.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './fs-handler.js';
