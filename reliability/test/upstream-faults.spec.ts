@@ -37,7 +37,7 @@ describe('TFTP upstream against misbehaving cluster addresses', () => {
       { timeoutMs: 200, retries: 1 },
     );
     const first = await upstream.fetch(name, { signal: AbortSignal.timeout(30_000) });
-    expect(sha(first.data)).toBe(sha(file));
+    expect(sha(first.data!)).toBe(sha(file));
     expect(first.address).toBe(addr(good));
     // One timeout's worth of asking: the RRQ and its one retransmission, no more.
     expect(dead.requests).toBe(2);
@@ -62,7 +62,7 @@ describe('TFTP upstream against misbehaving cluster addresses', () => {
     const r = await resolver.resolve(name);
     expect(r.source).toBe('cluster');
     expect(r.address).toBe(addr(good));
-    expect(sha(r.data)).toBe(sha(file));
+    expect(sha(r.data!)).toBe(sha(file));
     expect(cutter.dataSent).toBeGreaterThanOrEqual(3); // the cut really happened mid-file
     const again = await resolver.resolve(name);
     expect(again.source).toBe('cache');
@@ -87,7 +87,7 @@ describe('TFTP upstream against misbehaving cluster addresses', () => {
     resolver.flush();
     const r = await resolver.resolve(name);
     expect(r.source).toBe('cluster');
-    expect(sha(r.data)).toBe(sha(file));
+    expect(sha(r.data!)).toBe(sha(file));
   });
 });
 
@@ -114,7 +114,7 @@ describe('the upstream link to a remote cluster through loss', () => {
       );
       for (const [n, data] of Object.entries(files)) {
         const got = await upstream.fetch(n, { signal: AbortSignal.timeout(30_000) });
-        expect(sha(got.data)).toBe(sha(data));
+        expect(sha(got.data!)).toBe(sha(data));
       }
       expect(link.stats.dropped).toBeGreaterThan(0);
     } finally {
@@ -155,7 +155,7 @@ describe('resolver against fault-injecting upstreams', () => {
       sizeDelta: -10,
     });
     const got = await upstream.fetch(name, { signal: AbortSignal.timeout(1000) });
-    expect(got.data.length).toBe(file.length - 10);
+    expect(got.data!.length).toBe(file.length - 10);
   });
 
   it('many requests against a dead cluster do not grow memory', async () => {
@@ -213,6 +213,6 @@ describe('createFaultUpstream (the harness itself)', () => {
     await expect(ok.fetch('nope', { signal: AbortSignal.timeout(1000) })).rejects.toMatchObject({
       code: 'PTFTP_ERR_NOT_FOUND',
     });
-    expect(sha((await ok.fetch(name, { signal: AbortSignal.timeout(1000) })).data)).toBe(sha(file));
+    expect(sha((await ok.fetch(name, { signal: AbortSignal.timeout(1000) })).data!)).toBe(sha(file));
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { AbortedError, ClosedError, FileNotFoundError, InvalidArgumentError } from '@ptftp/protocol';
+import { AbortedError, ClosedError, FileNotFoundError, InvalidArgumentError, readAll } from '@ptftp/protocol';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { DeviceAffinity, deviceOf } from './affinity.js';
 import {
@@ -204,7 +204,13 @@ export class Resolver extends Emitter {
           common,
         });
       }
-      return { name: canonical, data: local.data, size: local.size, source: 'local', version: local.version };
+      return {
+        name: canonical,
+        data: local.data ?? (await readAll(local.content!)),
+        size: local.size,
+        source: 'local',
+        version: local.version,
+      };
     }
 
     if (ctx.proxied || this.#isPeer(ctx.remoteAddress, settings)) {

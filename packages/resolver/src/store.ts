@@ -1,15 +1,24 @@
-/** One file as a store holds it. */
+import type { Content } from '@ptftp/protocol';
+
+/**
+ * One file as a store holds it: its bytes in memory (`data`), or a {@link Content} handle read
+ * by offset (`content`, for files too large to hold whole). A store gives one of the two; a
+ * `content` it returns carries one reference for the caller, who releases it.
+ */
 export interface StoreEntry {
   /** The name it was asked for. */
   name: string;
-  /** Its length in bytes (equals `data.byteLength`). */
+  /** Its length in bytes (equals `data.byteLength` or `content.size`). */
   size: number;
   /**
    * A tag that changes whenever the content changes (a content hash, or mtime/size/inode for a
    * folder), so callers can tell a replaced file from the one they saw before.
    */
   version: string;
-  data: Uint8Array;
+  /** The whole file, for small files held in memory. */
+  data?: Uint8Array;
+  /** The file as a handle read by offset (one reference for the caller). */
+  content?: Content;
 }
 
 /**

@@ -1,6 +1,12 @@
-/** What an upstream returns: the complete file, and which address served it. */
+/**
+ * What an upstream returns: the complete file (when no sink was given), its size, and which
+ * address served it.
+ */
 export interface UpstreamResult {
-  data: Uint8Array;
+  /** The complete file; undefined when the bytes went to `UpstreamFetchOptions.sink`. */
+  data?: Uint8Array;
+  /** Bytes delivered (to `data` or to the sink). */
+  size?: number;
   /** The address that answered, e.g. `"10.0.0.1:69"` or `"http://10.0.0.1:6970"`. */
   address: string;
 }
@@ -13,11 +19,29 @@ export interface UpstreamReporter {
   failover?(from: string, to: string): void;
 }
 
+/**
+ * Where a streaming fetch puts the file while it arrives, so that phones can be served before
+ * the last byte is in. Once the first byte is written, the fetch never switches to another
+ * address: a failure after that rejects the fetch, and the caller discards what was written.
+ */
+export interface UpstreamSink {
+  /** The upstream said the file's size (TFTP tsize, HTTP Content-Length) before its bytes. */
+  size?(bytes: number): void;
+  /** The next bytes, in order. A returned promise is awaited before more are written. */
+  write(chunk: Uint8Array): void | Promise<void>;
+}
+
 /** Options of one {@link Upstream.fetch}. */
 export interface UpstreamFetchOptions {
   /** Aborts the fetch; the upstream rejects with `AbortedError` and keeps no partial data. */
   signal: AbortSignal;
   reporter?: UpstreamReporter;
+  /**
+   * Stream the file into this sink instead of collecting it: `fetch` then resolves with `size`
+   * and no `data`. Upstreams that cannot stream may ignore it and return `data`; the caller
+   * handles both.
+   */
+  sink?: UpstreamSink;
 }
 
 /** Health of one address of an upstream, as `Resolver.clusterStatus()` reports it. */

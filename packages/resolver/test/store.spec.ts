@@ -47,18 +47,18 @@ describe('FolderStore', () => {
     const root = await seedFolder({ 'RingList.xml': new TextEncoder().encode('<old/>') });
     const store = new FolderStore(root);
     const before = await store.get('RingList.xml');
-    expect(Buffer.from(before!.data).toString()).toBe('<old/>');
+    expect(Buffer.from(before!.data!).toString()).toBe('<old/>');
 
     // Replaced by an atomic rename (how most upload tools write).
     await writeFile(path.join(root, 'upload.tmp'), '<new and longer/>');
     await rename(path.join(root, 'upload.tmp'), path.join(root, 'RingList.xml'));
     const afterRename = await store.get('RingList.xml');
-    expect(Buffer.from(afterRename!.data).toString()).toBe('<new and longer/>');
+    expect(Buffer.from(afterRename!.data!).toString()).toBe('<new and longer/>');
     expect(afterRename!.version).not.toBe(before!.version);
 
     // Rewritten in place (cp over the old file).
     await writeFile(path.join(root, 'RingList.xml'), '<third/>');
-    expect(Buffer.from((await store.get('RingList.xml'))!.data).toString()).toBe('<third/>');
+    expect(Buffer.from((await store.get('RingList.xml'))!.data!).toString()).toBe('<third/>');
   });
 
   it('traversal is refused with an access violation naming the reason (tftp.md "Security")', async () => {
@@ -89,14 +89,14 @@ describe('FolderStore', () => {
     await symlink(path.join(outside, 'secret.txt'), path.join(root, 'link.txt'));
     expect(await new FolderStore(root).get('link.txt')).toBeUndefined();
     const allowed = await new FolderStore(root, { followSymlinksOutside: true }).get('link.txt');
-    expect(Buffer.from(allowed!.data).toString()).toBe('secret');
+    expect(Buffer.from(allowed!.data!).toString()).toBe('secret');
   });
 
   it('a cached file swapped for a symbolic link out of the root is no longer served', async () => {
     const outside = await seedFolder({ 'secret.txt': new TextEncoder().encode('secret') });
     const root = await seedFolder({ 'SEP001122334455.cnf.xml': new TextEncoder().encode('<device/>') });
     const store = new FolderStore(root);
-    expect(Buffer.from((await store.get('SEP001122334455.cnf.xml'))!.data).toString()).toBe('<device/>');
+    expect(Buffer.from((await store.get('SEP001122334455.cnf.xml'))!.data!).toString()).toBe('<device/>');
     await unlink(path.join(root, 'SEP001122334455.cnf.xml'));
     await symlink(path.join(outside, 'secret.txt'), path.join(root, 'SEP001122334455.cnf.xml'));
     expect(await store.get('SEP001122334455.cnf.xml')).toBeUndefined();

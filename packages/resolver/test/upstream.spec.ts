@@ -112,7 +112,7 @@ describe('TftpClusterUpstream: per-address health', () => {
           signal: AbortSignal.timeout(5000),
           reporter,
         });
-        expect(Buffer.from(r.data).toString()).toBe('<device/>');
+        expect(Buffer.from(r.data!).toString()).toBe('<device/>');
         expect(r.address).toBe(live);
       }
       expect(errors).toEqual([dead]);
@@ -160,7 +160,7 @@ describe('HttpUpstream', () => {
     const { url, server } = await startHttp({ 'a.xml': new Uint8Array([1, 2, 3]) }, seen);
     try {
       const r = await new HttpUpstream('B', [url]).fetch('a.xml', { signal: AbortSignal.timeout(5000) });
-      expect([...r.data]).toEqual([1, 2, 3]);
+      expect([...r.data!]).toEqual([1, 2, 3]);
       expect(seen).toEqual(['1']);
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
@@ -184,7 +184,7 @@ describe('HttpUpstream', () => {
         signal: AbortSignal.timeout(5000),
         reporter: { failover: (from, to) => failovers.push(`${from}>${to}`) },
       });
-      expect([r.address, [...r.data]]).toEqual([live.url, [9]]);
+      expect([r.address, [...r.data!]]).toEqual([live.url, [9]]);
       expect(failovers).toEqual([`${dead.url}>${live.url}`]);
       expect(upstream.status().map((s) => s.healthy)).toEqual([false, true]);
     } finally {

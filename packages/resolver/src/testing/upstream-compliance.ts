@@ -67,8 +67,8 @@ export function runUpstreamCompliance(
       withUpstream(async (u) => {
         for (const [n, data] of Object.entries(FILES)) {
           const result = await u.fetch(n, { signal: signal() });
-          expect(result.data.byteLength).toBe(data.byteLength);
-          expect(Buffer.from(result.data).equals(Buffer.from(data))).toBe(true);
+          expect(result.data!.byteLength).toBe(data.byteLength);
+          expect(Buffer.from(result.data!).equals(Buffer.from(data))).toBe(true);
           expect(typeof result.address === 'string' && result.address.length > 0).toBe(true);
         }
       }),
@@ -99,7 +99,7 @@ export function runUpstreamCompliance(
         const results = await Promise.all(names.map((n) => u.fetch(n, { signal: signal() })));
         results.forEach((r, i) => {
           const want = FILES[names[i] as keyof typeof FILES];
-          expect(Buffer.from(r.data).equals(Buffer.from(want))).toBe(true);
+          expect(Buffer.from(r.data!).equals(Buffer.from(want))).toBe(true);
         });
       }),
     );
