@@ -28,6 +28,7 @@ export type PtftpErrorCodeString =
   | 'PTFTP_ERR_LIMIT'
   | 'PTFTP_ERR_SIZE_MISMATCH'
   | 'PTFTP_ERR_CLOSED'
+  | 'PTFTP_ERR_BUSY'
   // Added by @ptftp/resolver and @ptftp/server; listed here so `err.code` narrows everywhere.
   | 'PTFTP_ERR_TOPOLOGY'
   | 'PTFTP_ERR_UPSTREAM_UNREACHABLE'
@@ -157,6 +158,21 @@ export class SizeMismatchError extends PtftpError {
     super('PTFTP_ERR_SIZE_MISMATCH', `size mismatch: announced ${expected} bytes, got ${actual}`);
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/**
+ * The server cannot take this request now (descriptors exhausted, a fetch or byte budget
+ * full): TFTP ERROR 0 "server busy", and never a reason to ask another server for the file.
+ * The request may succeed when retried.
+ */
+export class ServerBusyError extends PtftpError {
+  override readonly code = 'PTFTP_ERR_BUSY' as const;
+  /** What is exhausted, e.g. `"descriptors"`, `"upstream fetches"`. */
+  readonly resource: string;
+  constructor(resource: string, options?: { cause?: unknown }) {
+    super('PTFTP_ERR_BUSY', 'server busy', TftpErrorCode.NotDefined, options);
+    this.resource = resource;
   }
 }
 
