@@ -1,5 +1,4 @@
 import { readCertificate } from './certificates.js';
-import { recordCertificate } from './record-key.js';
 import { rsaSign, rsaVerify } from './crypto-rsa.js';
 import { SecurityError, type SecurityErrorCode } from './errors.js';
 import type { HashName } from './hash.js';
@@ -11,6 +10,7 @@ import {
   type SignerId,
   signedBytes,
 } from './header.js';
+import { recordCertificate } from './record-key.js';
 import { resolveSigner, type SigningOptions } from './signer.js';
 import { findElement } from './tlv.js';
 import { parseTrustList, type TrustList } from './trust-list.js';

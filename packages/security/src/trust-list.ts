@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
 import { readCertificate } from './certificates.js';
-import { recordCertificate, recordHolds } from './record-key.js';
 import { rsaSign, rsaVerify } from './crypto-rsa.js';
 import { SecurityError, type SecurityErrorCode } from './errors.js';
 import { type HashName, hashCode, hashFromCode } from './hash.js';
 import { assembleSignedFile, parseHeader, type SignedHeader, signedBytes } from './header.js';
+import { recordCertificate, recordHolds } from './record-key.js';
 import { Role, type RoleInput, roleName, toRole } from './roles.js';
 import { resolveSigner, type SigningOptions } from './signer.js';
 import {

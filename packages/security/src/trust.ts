@@ -1,7 +1,7 @@
 import { type CertificateInfo, readCertificate } from './certificates.js';
 import { rsaVerify } from './crypto-rsa.js';
-import { recordCertificate } from './record-key.js';
 import { parseHeader, type SignerId, signedBytes } from './header.js';
+import { recordCertificate } from './record-key.js';
 import { canSignFiles, Role, roleName } from './roles.js';
 import { isEncrypted } from './sgn.js';
 import { parseTrustList, type TrustList, type TrustRecord, verifyTrustList } from './trust-list.js';
@@ -233,7 +233,9 @@ export function evaluateTrust(
       detail: `the ITL lists TVS ${tvs.map((r) => r.dnsName || r.subjectName).join(', ')}, but its trust store was not given, so a TVS vouch cannot be shown`,
     });
   } else {
-    const known = phone.tvsTrust.map((pem) => readCertificate(pem)).filter((c) => sameSerial(signer, c.serial));
+    const known = phone.tvsTrust
+      .map((pem) => readCertificate(pem))
+      .filter((c) => sameSerial(signer, c.serial));
     const vouched = known.find((c) => checkSignature(c.pem)) ?? known[0];
     if (!vouched) {
       checks.push({
@@ -281,7 +283,9 @@ export function evaluateTrust(
     matchedBy: undefined,
     checks,
     remedies:
-      listKind !== undefined ? listRemedies(listKind, certificate, itl, ctl) : remedies(certificate, itl, ctl, tvs),
+      listKind !== undefined
+        ? listRemedies(listKind, certificate, itl, ctl)
+        : remedies(certificate, itl, ctl, tvs),
   };
 }
 
