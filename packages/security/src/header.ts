@@ -175,7 +175,7 @@ export function parseHeader(input: Uint8Array): { header: SignedHeader; body: Bu
     // first thing to suspect (and name) is HEADER_LENGTH itself, not the tag it ran into.
     if (!(err instanceof SecurityError) || err.code === 'PTFTP_ERR_TLV_LENGTH') throw err;
     throw new SecurityError(
-      err.code,
+      'PTFTP_ERR_TLV_HEADER_LENGTH',
       `header: HEADER_LENGTH ${headerLength} (offset 8) does not end where the header's elements end: it is wrong, or the header is damaged (${err.message})`,
       { offset: 8, cause: err },
     );
