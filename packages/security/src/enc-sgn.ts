@@ -143,7 +143,10 @@ export interface DecryptedConfig {
   readonly xml: Buffer;
   readonly filename: string;
   readonly signer: SignerId;
-  /** Signature check, when `certPem` was given. */
+  /**
+   * Signature check, when `certPem` was given. `xml` is returned either way: check
+   * `verification.valid` before trusting it (`ptftp enc decrypt --cert` writes nothing otherwise).
+   */
   readonly verification: SgnVerification | undefined;
 }
 

@@ -15,7 +15,8 @@ import { runCommand } from '../../../../test-support/peers.js';
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
 function findOracle(): string | undefined {
-  if (process.env.PTFTP_CERTUTILS) return process.env.PTFTP_CERTUTILS;
+  const override = process.env.PTFTP_CERTUTILS;
+  if (override) return existsSync(join(override, 'sgnfile')) ? override : undefined;
   // `<repo>/../shared/...` first (CI); then each folder above, for git worktrees.
   for (let dir = dirname(repoRoot); ; dir = dirname(dir)) {
     const candidate = join(dir, 'shared', 'oracles', 'certutils');
@@ -37,7 +38,7 @@ const python = findPython();
 
 /** Why the certutils tests cannot run here, or undefined when they can. */
 export const certutilsMissing: string | undefined = !oracle
-  ? `certutils not found (looked for shared/oracles/certutils above ${repoRoot})`
+  ? `certutils not found (PTFTP_CERTUTILS, or shared/oracles/certutils above ${repoRoot})`
   : !python
     ? 'no python3 that can import cryptography and lxml (apt install python3-cryptography python3-lxml)'
     : undefined;
