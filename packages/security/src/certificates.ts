@@ -67,19 +67,22 @@ const readPem = memoizeString((pem: string) => parseCertificate(certificateDer(p
 const readDer = memoizeString((b64: string) => parseCertificate(Buffer.from(b64, 'base64')));
 
 function parseCertificate(der: Buffer): CertificateInfo {
-  let cert: forge.pki.Certificate;
-  let tbs: forge.asn1.Asn1[];
   try {
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
-    cert = forge.pki.certificateFromAsn1(asn1);
-    tbs = ((asn1.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[]).slice();
+    return parseUnchecked(der);
   } catch (err) {
+    if (err instanceof SecurityError) throw err;
     throw new SecurityError(
       'PTFTP_ERR_CERTIFICATE',
       `cannot read the certificate (PEM or DER X.509 with an RSA key expected): ${(err as Error).message}`,
       { cause: err },
     );
   }
+}
+
+function parseUnchecked(der: Buffer): CertificateInfo {
+  const asn1 = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
+  const cert = forge.pki.certificateFromAsn1(asn1);
+  const tbs = ((asn1.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[]).slice();
   // TBSCertificate: [0] version (optional), serial, signature, issuer, validity, subject, spki.
   if (tbs[0]!.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC) tbs.shift();
   const toDer = (node: forge.asn1.Asn1) => Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary');
