@@ -161,7 +161,9 @@ export function evaluateTrust(
   // A new trust list must be signed by a SAST the phone already holds (a TFTP certificate may
   // sign configuration files, not trust lists); files are signed by TFTP / CCM+TFTP.
   const mayList = (r: TrustRecord) => (listKind !== undefined ? r.role === Role.SAST : canSignFiles(r.role));
-  const fromList = (rule: 'CTL' | 'ITL', list: TrustList | undefined): TrustRecord | 'bad' | undefined => {
+  // A record that vouches for the signer, undefined when none is listed, or (a string) why
+  // the listed one does not verify the file.
+  const fromList = (rule: 'CTL' | 'ITL', list: TrustList | undefined): TrustRecord | string | undefined => {
     if (!list) {
       checks.push({ rule, outcome: 'not-applicable', detail: `the phone holds no ${rule}` });
       return undefined;
@@ -185,14 +187,11 @@ export function evaluateTrust(
         return record;
       }
     }
-    checks.push({
-      rule,
-      outcome: 'signature-invalid',
-      detail: refused.length
-        ? `the ${rule} record with the signer's serial cannot be used: ${refused.join('; ')}`
-        : `the ${rule} record ${allowed[0]!.subjectName} (${allowed[0]!.roleName}) matches the signer but the signature does not verify with its certificate's key`,
-    });
-    return 'bad';
+    const detail = refused.length
+      ? `the ${rule} record with the signer's serial cannot be used: ${refused.join('; ')}`
+      : `the ${rule} record ${allowed[0]!.subjectName} (${allowed[0]!.roleName}) matches the signer but the signature does not verify with its certificate's key`;
+    checks.push({ rule, outcome: 'signature-invalid', detail });
+    return refused.length ? `${header.filename} is refused: ${detail}` : '';
   };
 
   const accept = (
@@ -211,11 +210,11 @@ export function evaluateTrust(
   });
 
   const byCtl = fromList('CTL', ctl);
-  if (byCtl === 'bad') return broken();
+  if (typeof byCtl === 'string') return broken(byCtl || undefined);
   if (byCtl)
     return accept('CTL', byCtl, `the signer ${signer.name} is in the phone's CTL as ${byCtl.roleName}`);
   const byItl = fromList('ITL', itl);
-  if (byItl === 'bad') return broken();
+  if (typeof byItl === 'string') return broken(byItl || undefined);
   if (byItl)
     return accept('ITL', byItl, `the signer ${signer.name} is in the phone's ITL as ${byItl.roleName}`);
 

@@ -144,6 +144,7 @@ describe('issue 14.2: trust lists are verified with the certificate (tag 9), not
     expect(verifySgn(forged, { trustList: altered }).valid).toBe(false);
     const d = evaluateTrust(forged, { itl: altered });
     expect(d.accepted).toBe(false);
+    expect(d.reason).toMatch(/PUBLIC_KEY \(tag 7\) is not the key of its CERTIFICATE/);
     expect(d.remedies).toEqual([]);
   });
 });
