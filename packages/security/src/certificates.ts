@@ -2,16 +2,26 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
 import { SecurityError } from './errors.js';
 import { memoizeString } from './memo.js';
-import { ciscoName, commonNameOf } from './names.js';
+import { ciscoName, commonNameOf, type DistinguishedName, decodeName, rfc4514Name } from './names.js';
 import { minimalBytes } from './tlv.js';
 
 /** What this package needs to know about an X.509 certificate, read with node-forge. */
 export interface CertificateInfo {
   readonly pem: string;
   readonly der: Buffer;
-  /** Subject in Cisco's form (`CN=...;OU=...;...`). */
+  /** Subject in Cisco's form (`CN=...;OU=...;...`), as trust lists and headers carry it. */
   readonly subjectName: string;
   readonly issuerName: string;
+  /** Subject and issuer as RFC 4514 strings (`CN=a,O=Example\\, Inc.,DC=example,DC=com`), for people. */
+  readonly subjectRfc4514: string;
+  readonly issuerRfc4514: string;
+  /** Subject and issuer attribute by attribute, decoded (UTF8String, BMPString...). */
+  readonly subject: DistinguishedName;
+  readonly issuer: DistinguishedName;
+  /** DER of the issuer `Name`: with {@link serial}, what identifies a certificate. */
+  readonly issuerDer: Buffer;
+  /** DER `SubjectPublicKeyInfo`. */
+  readonly spki: Buffer;
   readonly commonName: string;
   /** Serial number, big-endian, without leading zero bytes (as Cisco headers carry it). */
   readonly serial: Buffer;
@@ -30,18 +40,13 @@ export interface CertificateInfo {
   readonly md5: string;
 }
 
-function toForge(input: string | Uint8Array): forge.pki.Certificate {
-  try {
-    if (typeof input === 'string') return forge.pki.certificateFromPem(input);
-    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(input).toString('binary')));
-    return forge.pki.certificateFromAsn1(asn1);
-  } catch (err) {
-    throw new SecurityError(
-      'PTFTP_ERR_CERTIFICATE',
-      `cannot read the certificate (PEM or DER X.509 with an RSA key expected): ${(err as Error).message}`,
-      { cause: err },
-    );
+function certificateDer(input: string | Uint8Array): Buffer {
+  if (typeof input !== 'string') return Buffer.from(input);
+  const block = /-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/.exec(input);
+  if (!block) {
+    throw new SecurityError('PTFTP_ERR_CERTIFICATE', 'cannot read the certificate: no PEM CERTIFICATE block');
   }
+  return Buffer.from(block[1]!.replace(/\s+/g, ''), 'base64');
 }
 
 /**
@@ -54,29 +59,54 @@ function toForge(input: string | Uint8Array): forge.pki.Certificate {
  * ```
  */
 export function readCertificate(input: string | Uint8Array): CertificateInfo {
-  return typeof input === 'string' ? readPem(input) : parseCertificate(input);
+  return typeof input === 'string' ? readPem(input) : readDer(Buffer.from(input).toString('base64'));
 }
 
-const readPem = memoizeString((pem: string) => parseCertificate(pem));
+const readPem = memoizeString((pem: string) => parseCertificate(certificateDer(pem)));
+// Trust lists carry DER; keyed by base64 so the cache can hold them.
+const readDer = memoizeString((b64: string) => parseCertificate(Buffer.from(b64, 'base64')));
 
-function parseCertificate(input: string | Uint8Array): CertificateInfo {
-  const cert = toForge(input);
-  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+function parseCertificate(der: Buffer): CertificateInfo {
+  try {
+    return parseUnchecked(der);
+  } catch (err) {
+    if (err instanceof SecurityError) throw err;
+    throw new SecurityError(
+      'PTFTP_ERR_CERTIFICATE',
+      `cannot read the certificate (PEM or DER X.509 with an RSA key expected): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+function parseUnchecked(der: Buffer): CertificateInfo {
+  const asn1 = forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary')));
+  const cert = forge.pki.certificateFromAsn1(asn1);
+  const tbs = ((asn1.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[]).slice();
+  // TBSCertificate: [0] version (optional), serial, signature, issuer, validity, subject, spki.
+  if (tbs[0]!.tagClass === forge.asn1.Class.CONTEXT_SPECIFIC) tbs.shift();
+  const toDer = (node: forge.asn1.Asn1) => Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary');
+  const issuer = decodeName(tbs[2]!);
+  const subject = decodeName(tbs[4]!);
   const key = cert.publicKey as forge.pki.rsa.PublicKey;
-  const publicKey = Buffer.from(
-    forge.asn1.toDer(forge.pki.publicKeyToRSAPublicKey(key)).getBytes(),
-    'binary',
-  );
-  const subjectName = ciscoName(cert.subject.attributes);
+  const publicKey = toDer(forge.pki.publicKeyToRSAPublicKey(key));
+  const subjectName = ciscoName(subject);
   const serial = minimalBytes(
     Buffer.from(cert.serialNumber.length % 2 ? `0${cert.serialNumber}` : cert.serialNumber, 'hex'),
   );
+  const b64 = der.toString('base64').replace(/.{1,64}/g, '$&\n');
   return {
-    pem: forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n'),
+    pem: `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n`,
     der,
     subjectName,
-    issuerName: ciscoName(cert.issuer.attributes),
-    commonName: commonNameOf(subjectName),
+    issuerName: ciscoName(issuer),
+    subjectRfc4514: rfc4514Name(subject),
+    issuerRfc4514: rfc4514Name(issuer),
+    subject,
+    issuer,
+    issuerDer: toDer(tbs[2]!),
+    spki: toDer(tbs[5]!),
+    commonName: commonNameOf(subject),
     serial,
     serialHex: serial.toString('hex').toUpperCase(),
     publicKey,
@@ -88,6 +118,15 @@ function parseCertificate(input: string | Uint8Array): CertificateInfo {
     sha1: createHash('sha1').update(der).digest('hex'),
     md5: createHash('md5').update(der).digest('hex'),
   };
+}
+
+/**
+ * True when two certificates are the same one: same issuer (DER) and serial number, and the
+ * same key. Names are never compared as strings: one certificate renders differently in
+ * Cisco's `CN=..;O=..` form, RFC 4514 and certutils' comma-joined DER order.
+ */
+export function sameCertificate(a: CertificateInfo, b: CertificateInfo): boolean {
+  return a.serial.equals(b.serial) && a.issuerDer.equals(b.issuerDer) && a.spki.equals(b.spki);
 }
 
 /** Subject of a generated certificate; CN is required, the rest default to blank (omitted). */
@@ -116,14 +155,39 @@ export interface GeneratedCertificate {
   readonly info: CertificateInfo;
 }
 
+/** The characters X.680 allows in a PrintableString; anything else needs a UTF8String. */
+const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
+
+/**
+ * One subject attribute, as PrintableString when its characters allow it (what CUCM writes)
+ * and UTF8String otherwise: `_`, `&`, `@` or non-ASCII letters in a PrintableString make DER
+ * that strict parsers (python-cryptography, hence certutils) refuse.
+ */
+function attribute(shortName: string, value: string): forge.pki.CertificateField {
+  return {
+    shortName,
+    value,
+    valueTagClass: (PRINTABLE.test(value) ? forge.asn1.Type.PRINTABLESTRING : forge.asn1.Type.UTF8) as number,
+  } as forge.pki.CertificateField;
+}
+
 function subjectAttrs(s: CertificateSubject): forge.pki.CertificateField[] {
   const attrs: forge.pki.CertificateField[] = [];
-  if (s.country) attrs.push({ shortName: 'C', value: s.country });
-  if (s.state) attrs.push({ shortName: 'ST', value: s.state });
-  if (s.locality) attrs.push({ shortName: 'L', value: s.locality });
-  if (s.organization) attrs.push({ shortName: 'O', value: s.organization });
-  if (s.organizationalUnit) attrs.push({ shortName: 'OU', value: s.organizationalUnit });
-  attrs.push({ shortName: 'CN', value: s.commonName });
+  if (s.country) {
+    // X.520 countryName is a PrintableString of exactly two letters (ISO 3166).
+    if (!/^[A-Za-z]{2}$/.test(s.country)) {
+      throw new SecurityError(
+        'PTFTP_ERR_ARGUMENT',
+        `country must be a two-letter ISO 3166 code, not ${JSON.stringify(s.country)}`,
+      );
+    }
+    attrs.push(attribute('C', s.country.toUpperCase()));
+  }
+  if (s.state) attrs.push(attribute('ST', s.state));
+  if (s.locality) attrs.push(attribute('L', s.locality));
+  if (s.organization) attrs.push(attribute('O', s.organization));
+  if (s.organizationalUnit) attrs.push(attribute('OU', s.organizationalUnit));
+  attrs.push(attribute('CN', s.commonName));
   return attrs;
 }
 

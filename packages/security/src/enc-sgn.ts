@@ -15,6 +15,7 @@ import { assembleSignedFile, HeaderTag, parseHeader, type SignerId } from './hea
 import { type SgnVerification, signSgn, verifySgn } from './sgn.js';
 import { resolveSigner, type SigningOptions } from './signer.js';
 import { container, expectLength, findElement, tlv, u8, u16 } from './tlv.js';
+import { topLevelElements } from './xml-elements.js';
 
 /** Options of {@link encryptConfig}. */
 export interface EncryptConfigOptions extends SigningOptions {
@@ -55,8 +56,10 @@ export function encryptConfig(xml: Uint8Array | string, opts: EncryptConfigOptio
   if (aesKey.length !== 16 || iv.length !== 16) {
     throw new SecurityError('PTFTP_ERR_ARGUMENT', 'AES-128-CBC needs a 16-byte key and a 16-byte IV');
   }
-  // Cisco pads with carriage returns (harmless whitespace in XML) rather than PKCS#7.
-  const padCount = (16 - (plain.length % 16)) % 16;
+  // Cisco pads with carriage returns (harmless whitespace in XML) rather than PKCS#7, and
+  // always pads: a plaintext that fills whole blocks gets a full block of 16, as certutils
+  // writes it (and as its reader needs: it cuts PAD_COUNT bytes, and 0 would cut them all).
+  const padCount = 16 - (plain.length % 16);
   const padded = Buffer.concat([plain, Buffer.alloc(padCount, 0x0d)]);
   const cipher = createCipheriv('aes-128-cbc', aesKey, iv).setAutoPadding(false);
   const ciphertext = Buffer.concat([cipher.update(padded), cipher.final()]);
@@ -140,7 +143,10 @@ export interface DecryptedConfig {
   readonly xml: Buffer;
   readonly filename: string;
   readonly signer: SignerId;
-  /** Signature check, when `certPem` was given. */
+  /**
+   * Signature check, when `certPem` was given. `xml` is returned either way: check
+   * `verification.valid` before trusting it (`ptftp enc decrypt --cert` writes nothing otherwise).
+   */
   readonly verification: SgnVerification | undefined;
 }
 
@@ -193,10 +199,11 @@ export function decryptConfig(
       `the unwrapped key is ${aesKey.length} bytes, AES-128 needs 16`,
     );
   }
-  if (body.length % 16 !== 0 || info.padCount > 15 || info.padCount > body.length) {
+  // 1..16 as Cisco and certutils write it; 0 as ptftp before 0.x wrote whole blocks.
+  if (body.length % 16 !== 0 || info.padCount > 16 || info.padCount > body.length) {
     throw new SecurityError(
       'PTFTP_ERR_PADDING',
-      `ciphertext of ${body.length} bytes with PAD_COUNT ${info.padCount}: AES-CBC needs a multiple of 16 and at most 15 pad bytes`,
+      `ciphertext of ${body.length} bytes with PAD_COUNT ${info.padCount}: AES-CBC needs a multiple of 16 and at most 16 pad bytes`,
     );
   }
   const decipher = createDecipheriv('aes-128-cbc', aesKey, info.iv).setAutoPadding(false);
@@ -223,31 +230,56 @@ export function decryptConfig(
 }
 
 /**
+ * Elements of the full configuration a phone still needs when it cannot decrypt it: how to
+ * reach the network (`ipAddressMode`), which firmware to load (`loadInformation`), and how to
+ * get a certificate from CAPF (`capfAuthMode`, `capfList`) so it can decrypt next time.
+ * certutils copies the same four into its stub.
+ */
+const STUB_ELEMENTS = ['ipAddressMode', 'loadInformation', 'capfAuthMode', 'capfList'] as const;
+
+/**
  * The stub that replaces `SEP<MAC>.cnf.xml.sgn` once a phone's configuration is encrypted:
- * it tells the phone to fetch the `.enc.sgn` and which certificate (MD5) it must hold.
+ * it tells the phone to fetch the `.enc.sgn` and which certificate (MD5) it must hold. Given
+ * the full configuration, it also carries the elements a phone without the right key still
+ * needs ({@link STUB_ELEMENTS}), copied byte for byte, in certutils' order.
  *
  * @example
  * ```ts
- * encryptedConfigStub(phoneCertPem); // '<device>...<encrConfig>true</encrConfig><certHash>...'
+ * encryptedConfigStub(phoneCertPem, fullXml); // '<device>...<loadInformation>...<certHash>...'
  * ```
  */
-export function encryptedConfigStub(phoneCertPem: string): string {
+export function encryptedConfigStub(phoneCertPem: string, config?: Uint8Array | string): string {
   const md5 = readCertificate(phoneCertPem).md5;
-  return `<device>\r\n<fullConfig>false</fullConfig>\r\n<encrConfig>true</encrConfig>\r\n<certHash>${md5}</certHash>\r\n</device>\r\n`;
+  const copied =
+    config === undefined
+      ? []
+      : topLevelElements(typeof config === 'string' ? config : Buffer.from(config).toString('utf8')).filter(
+          (e) => (STUB_ELEMENTS as readonly string[]).includes(e.name),
+        );
+  return [
+    '<device>',
+    '<fullConfig>false</fullConfig>',
+    ...copied.map((e) => e.text),
+    `<certHash>${md5}</certHash>`,
+    '<encrConfig>true</encrConfig>',
+    '</device>',
+    '',
+  ].join('\r\n');
 }
 
 /**
- * The signed stub `SEP<MAC>.cnf.xml.sgn` for an encrypted configuration.
+ * The signed stub `SEP<MAC>.cnf.xml.sgn` for an encrypted configuration. Pass `config` (the
+ * plaintext configuration) so the stub carries what a phone that cannot decrypt needs.
  *
  * @example
  * ```ts
- * const stub = signEncryptedConfigStub({ phoneCertPem, filename: 'SEP001122334455.cnf.xml', keyPem, certPem });
+ * const stub = signEncryptedConfigStub({ phoneCertPem, config: xml, filename: 'SEP001122334455.cnf.xml', keyPem, certPem });
  * ```
  */
 export function signEncryptedConfigStub(
-  opts: SigningOptions & { phoneCertPem: string; filename: string },
+  opts: SigningOptions & { phoneCertPem: string; filename: string; config?: Uint8Array | string },
 ): Buffer {
-  return signSgn(Buffer.from(encryptedConfigStub(opts.phoneCertPem)), {
+  return signSgn(Buffer.from(encryptedConfigStub(opts.phoneCertPem, opts.config)), {
     filename: opts.filename.replace(/\.enc\.sgn$/, '').replace(/\.sgn$/, ''),
     keyPem: opts.keyPem,
     certPem: opts.certPem,

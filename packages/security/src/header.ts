@@ -161,13 +161,25 @@ export function parseHeader(input: Uint8Array): { header: SignedHeader; body: Bu
       },
     );
   }
-  const elements = decodeElements(bytes, 0, headerLength, {
-    containers: CONTAINERS,
-    barePadding: true,
-    where: 'header',
-    overrunCode: 'PTFTP_ERR_TLV_HEADER_LENGTH',
-    tagName: (t) => `${headerTagName(t)} (tag ${t})`,
-  });
+  let elements: TlvElement[];
+  try {
+    elements = decodeElements(bytes, 0, headerLength, {
+      containers: CONTAINERS,
+      barePadding: true,
+      where: 'header',
+      overrunCode: 'PTFTP_ERR_TLV_HEADER_LENGTH',
+      tagName: (t) => `${headerTagName(t)} (tag ${t})`,
+    });
+  } catch (err) {
+    // The elements are read up to HEADER_LENGTH: when they do not end exactly there, the
+    // first thing to suspect (and name) is HEADER_LENGTH itself, not the tag it ran into.
+    if (!(err instanceof SecurityError) || err.code === 'PTFTP_ERR_TLV_LENGTH') throw err;
+    throw new SecurityError(
+      'PTFTP_ERR_TLV_HEADER_LENGTH',
+      `header: HEADER_LENGTH ${headerLength} (offset 8) does not end where the header's elements end: it is wrong, or the header is damaged (${err.message})`,
+      { offset: 8, cause: err },
+    );
+  }
 
   const where = 'header';
   const version = expectLength(required(elements, HeaderTag.VERSION), 2, where, 'VERSION');

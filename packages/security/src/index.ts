@@ -9,7 +9,7 @@
  * ```ts
  * import { signSgn, verifySgn, evaluateTrust } from '@ptftp/security';
  *
- * const sgn = signSgn(xml, { filename: 'SEP001122334455.cnf.xml', keyPem, certPem, hash: 'sha256' });
+ * const sgn = signSgn(xml, { filename: 'SEP001122334455.cnf.xml', keyPem, certPem, hash: 'sha512' });
  * verifySgn(sgn, { certPem }).valid; // true
  * const decision = evaluateTrust(sgn, { itl: itlBytes });
  * if (!decision.accepted) console.log(decision.reason, decision.remedies);

@@ -1,6 +1,6 @@
 import { readCertificate } from './certificates.js';
 import { rsaSign, rsaVerify } from './crypto-rsa.js';
-import { isSecurityError, SecurityError, type SecurityErrorCode } from './errors.js';
+import { SecurityError, type SecurityErrorCode } from './errors.js';
 import type { HashName } from './hash.js';
 import {
   assembleSignedFile,
@@ -10,6 +10,7 @@ import {
   type SignerId,
   signedBytes,
 } from './header.js';
+import { recordCertificate } from './record-key.js';
 import { resolveSigner, type SigningOptions } from './signer.js';
 import { findElement } from './tlv.js';
 import { parseTrustList, type TrustList } from './trust-list.js';
@@ -75,7 +76,7 @@ export interface SgnVerification {
 export interface VerifyOptions {
   /** The signer's certificate (PEM). */
   readonly certPem?: string;
-  /** Or a trust list whose record with the header's serial holds the signer's public key. */
+  /** Or a trust list whose record with the header's serial holds the signer's certificate (tag 9). */
   readonly trustList?: Uint8Array | TrustList;
 }
 
@@ -106,44 +107,48 @@ export function verifySgn(file: Uint8Array, opts: VerifyOptions = {}): SgnVerifi
     code,
     reason,
   });
-  let key: string | Buffer | undefined;
+  // The header names its signer by serial number (and by names rendered in no fixed way:
+  // certutils writes `CN=..,O=..`, CUCM `CN=..;O=..`), so candidates are found by serial and
+  // the signature check with each candidate's own key decides.
+  const data = signedBytes(file, header);
+  const verifies = (pem: string) => rsaVerify(data, header.signature, pem, header.hash);
+  const mismatch = () =>
+    fail(
+      'PTFTP_ERR_SIGNATURE_INVALID',
+      `signature does not match the content (${header.hash.toUpperCase()}, signer ${header.signer.name}): the file was modified or signed with another key`,
+    );
   if (opts.certPem !== undefined) {
     const cert = readCertificate(opts.certPem);
-    if (!cert.serial.equals(header.signer.serial) || cert.issuerName !== header.signer.issuer) {
+    if (!cert.serial.equals(header.signer.serial)) {
       return fail(
         'PTFTP_ERR_SIGNATURE_INVALID',
         `signed by ${header.signer.name} (serial ${header.signer.serialHex}, issuer ${header.signer.issuer}), ` +
           `not by the given certificate ${cert.subjectName} (serial ${cert.serialHex}, issuer ${cert.issuerName})`,
       );
     }
-    key = opts.certPem;
-  } else if (opts.trustList !== undefined) {
+    return verifies(cert.pem) ? { ...base, valid: true } : mismatch();
+  }
+  if (opts.trustList !== undefined) {
     const list = opts.trustList instanceof Uint8Array ? parseTrustList(opts.trustList) : opts.trustList;
-    const record = list.records.find(
-      (r) => r.serial.equals(header.signer.serial) && r.issuerName === header.signer.issuer,
-    );
-    if (!record) {
+    const records = list.records.filter((r) => r.serial.equals(header.signer.serial));
+    if (records.length === 0) {
       return fail(
         'PTFTP_ERR_SIGNATURE_INVALID',
         `signer ${header.signer.name} (serial ${header.signer.serialHex}) is not in the trust list ${list.header.filename}`,
       );
     }
-    key = record.publicKey;
-  } else {
-    return fail('PTFTP_ERR_ARGUMENT', 'no certificate or trust list given: the signature was not checked');
-  }
-  try {
-    if (!rsaVerify(signedBytes(file, header), header.signature, key, header.hash)) {
-      return fail(
-        'PTFTP_ERR_SIGNATURE_INVALID',
-        `signature does not match the content (${header.hash.toUpperCase()}, signer ${header.signer.name}): the file was modified or signed with another key`,
-      );
+    const refused: string[] = [];
+    for (const record of records) {
+      const own = recordCertificate(record);
+      if (!own.ok) refused.push(own.reason);
+      else if (verifies(own.cert.pem)) return { ...base, valid: true };
     }
-  } catch (err) {
-    if (isSecurityError(err)) return fail(err.code, err.message);
-    throw err;
+    if (refused.length === records.length) {
+      return fail('PTFTP_ERR_KEY', `${list.header.filename}: ${refused.join('; ')}`);
+    }
+    return mismatch();
   }
-  return { ...base, valid: true };
+  return fail('PTFTP_ERR_ARGUMENT', 'no certificate or trust list given: the signature was not checked');
 }
 
 /**

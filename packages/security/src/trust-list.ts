@@ -5,6 +5,7 @@ import { rsaSign, rsaVerify } from './crypto-rsa.js';
 import { SecurityError, type SecurityErrorCode } from './errors.js';
 import { type HashName, hashCode, hashFromCode } from './hash.js';
 import { assembleSignedFile, parseHeader, type SignedHeader, signedBytes } from './header.js';
+import { recordCertificate, recordHolds } from './record-key.js';
 import { Role, type RoleInput, roleName, toRole } from './roles.js';
 import { resolveSigner, type SigningOptions } from './signer.js';
 import {
@@ -76,7 +77,10 @@ export interface TrustList {
   readonly kind: 'ITL' | 'CTL' | 'unknown';
   readonly header: SignedHeader;
   readonly records: readonly TrustRecord[];
-  /** The SAST record whose serial matches the header's signer, if any. */
+  /**
+   * The first SAST record with the header signer's serial, if any. Only a guess until
+   * {@link verifyTrustList} has checked the signature with that record's certificate.
+   */
   readonly signer: TrustRecord | undefined;
   readonly bytes: Buffer;
 }
@@ -170,9 +174,9 @@ function kindOf(filename: string): TrustList['kind'] {
   return 'unknown';
 }
 
-function findSigner(header: SignedHeader, records: readonly TrustRecord[]): TrustRecord | undefined {
-  const sast = records.filter((r) => r.role === Role.SAST && r.serial.equals(header.signer.serial));
-  return sast.find((r) => r.issuerName === header.signer.issuer) ?? sast[0];
+/** SAST records with the header signer's serial: the header names its signer by serial only. */
+function signerCandidates(header: SignedHeader, records: readonly TrustRecord[]): TrustRecord[] {
+  return records.filter((r) => r.role === Role.SAST && r.serial.equals(header.signer.serial));
 }
 
 /**
@@ -207,7 +211,7 @@ export function parseTrustList(bytes: Uint8Array): TrustList {
     kind: kindOf(header.filename),
     header,
     records,
-    signer: findSigner(header, records),
+    signer: signerCandidates(header, records)[0],
     bytes: Buffer.from(buf),
   };
 }
@@ -302,7 +306,7 @@ export function embeddedTrustListName(name: string): string {
  * @example
  * ```ts
  * const itl = buildTrustList({
- *   keyPem: recoveryKey, certPem: recoveryCert, hash: 'sha256', filename: 'ITLFile.tlv',
+ *   keyPem: recoveryKey, certPem: recoveryCert, hash: 'sha512', filename: 'ITLFile.tlv',
  *   records: [{ role: 'CCM+TFTP', certificate: callManagerPem }, { role: 'TVS', certificate: tvsPem }],
  * });
  * ```
@@ -310,8 +314,7 @@ export function embeddedTrustListName(name: string): string {
 export function buildTrustList(opts: BuildTrustListOptions): Buffer {
   const signer = resolveSigner(opts);
   const records = opts.records.map((r) => (isParsedRecord(r) ? r : buildRecord(r)));
-  const isSignerSast = (r: TrustRecord) =>
-    r.role === Role.SAST && r.serial.equals(signer.cert.serial) && r.issuerName === signer.cert.issuerName;
+  const isSignerSast = (r: TrustRecord) => r.role === Role.SAST && recordHolds(r, signer.cert);
   if (!records.some(isSignerSast)) {
     if (opts.addSignerRecord === false) {
       throw new SecurityError(
@@ -381,31 +384,33 @@ export function verifyTrustList(input: Uint8Array | TrustList): TrustListVerific
   } catch (err) {
     return fail('PTFTP_ERR_TRUST_RULE', (err as Error).message);
   }
-  const signer = list.signer;
-  if (!signer) {
+  const candidates = signerCandidates(list.header, list.records);
+  if (candidates.length === 0) {
     return fail(
       'PTFTP_ERR_TRUST_RULE',
       `no SAST record has the header's signer serial ${list.header.signer.serialHex} (${list.header.signer.name})`,
     );
   }
-  let ok = false;
-  try {
-    ok = rsaVerify(
-      signedBytes(list.bytes, list.header),
-      list.header.signature,
-      signer.publicKey,
-      list.header.hash,
-    );
-  } catch (err) {
-    return fail('PTFTP_ERR_KEY', `SAST record ${signer.subjectName}: ${(err as Error).message}`);
+  const data = signedBytes(list.bytes, list.header);
+  const refused: string[] = [];
+  for (const record of candidates) {
+    // The key is the certificate's (tag 9); a PUBLIC_KEY (tag 7) that disagrees refuses the record.
+    const own = recordCertificate(record);
+    if (!own.ok) {
+      refused.push(own.reason);
+      continue;
+    }
+    if (rsaVerify(data, list.header.signature, own.cert.pem, list.header.hash)) {
+      return { valid: true, list, signer: record };
+    }
   }
-  if (!ok) {
-    return fail(
-      'PTFTP_ERR_SIGNATURE_INVALID',
-      `signature does not match the content (${list.header.hash.toUpperCase()}, SAST ${signer.subjectName}): the file was modified or signed with another key`,
-    );
+  if (refused.length === candidates.length) {
+    return fail('PTFTP_ERR_KEY', `the signer's SAST record cannot be used: ${refused.join('; ')}`);
   }
-  return { valid: true, list, signer };
+  return fail(
+    'PTFTP_ERR_SIGNATURE_INVALID',
+    `signature does not match the content (${list.header.hash.toUpperCase()}, SAST ${candidates[0]!.subjectName}): the file was modified or signed with another key`,
+  );
 }
 
 /** Options of {@link addToTrustList}. */
@@ -428,9 +433,7 @@ export interface AddToTrustListOptions extends SigningOptions {
 export function addToTrustList(existing: Uint8Array, opts: AddToTrustListOptions): Buffer {
   const list = parseTrustList(existing);
   const cert = readCertificate(opts.certPem);
-  const known = list.records.some(
-    (r) => r.role === Role.SAST && r.serial.equals(cert.serial) && r.issuerName === cert.issuerName,
-  );
+  const known = list.records.some((r) => r.role === Role.SAST && recordHolds(r, cert));
   if (!known) {
     throw new SecurityError(
       'PTFTP_ERR_TRUST_RULE',
@@ -454,7 +457,5 @@ export function addToTrustList(existing: Uint8Array, opts: AddToTrustListOptions
 function alreadyListed(records: readonly TrustRecord[], input: TrustRecordInput): boolean {
   const cert = readCertificate(input.certificate);
   const role = toRole(input.role);
-  return records.some(
-    (r) => r.role === role && r.serial.equals(cert.serial) && r.issuerName === cert.issuerName,
-  );
+  return records.some((r) => r.role === role && recordHolds(r, cert));
 }

@@ -1,6 +1,7 @@
 import { type CertificateInfo, readCertificate } from './certificates.js';
-import { type PublicKeyInput, rsaVerify } from './crypto-rsa.js';
+import { rsaVerify } from './crypto-rsa.js';
 import { parseHeader, type SignerId, signedBytes } from './header.js';
+import { recordCertificate } from './record-key.js';
 import { canSignFiles, Role, roleName } from './roles.js';
 import { isEncrypted } from './sgn.js';
 import { parseTrustList, type TrustList, type TrustRecord, verifyTrustList } from './trust-list.js';
@@ -27,6 +28,7 @@ export interface TrustCheck {
 }
 
 export type RemedyAction =
+  | 'sign-with-held-sast'
   | 'import-phone-sast-trust'
   | 'add-to-remote-ctl'
   | 'reset-itl'
@@ -53,6 +55,12 @@ export interface TrustDecision {
   readonly accepted: boolean;
   /** The rule that accepted the file (absent when rejected). */
   readonly rule?: TrustRule;
+  /**
+   * Whether the signature was checked with a key known to belong to the signer. False only
+   * for a phone without trust lists when no `signerCertPem` was given: such a phone takes any
+   * file, tampered or not.
+   */
+  readonly signatureChecked: boolean;
   /** One sentence: why it was accepted or rejected. */
   readonly reason: string;
   readonly signer: SignerId;
@@ -68,8 +76,10 @@ export interface TrustDecision {
 const asList = (l: Uint8Array | TrustList | undefined): TrustList | undefined =>
   l === undefined ? undefined : l instanceof Uint8Array ? parseTrustList(l) : l;
 
-const sameSigner = (s: SignerId, serial: Buffer, issuer: string) =>
-  s.serial.equals(serial) && s.issuer === issuer;
+// Headers name the signer by serial and by a name string rendered in no fixed way (CUCM's
+// `CN=..;O=..`, certutils' `CN=..,O=..`): candidates are found by serial, and the signature
+// checked with each candidate's certificate decides.
+const sameSerial = (s: SignerId, serial: Buffer) => s.serial.equals(serial);
 
 /**
  * Decide whether a phone holding `phone` accepts a signed file (`.sgn`, `.enc.sgn`, or an ITL
@@ -99,16 +109,33 @@ export function evaluateTrust(
   const signed = signedBytes(file, header);
   const signer = header.signer;
   const base = { signer, filename: header.filename, fileKind };
-  const checkSignature = (key: PublicKeyInput) => rsaVerify(signed, header.signature, key, header.hash);
+  const checkSignature = (pem: string) => rsaVerify(signed, header.signature, pem, header.hash);
+  const given = opts.signerCertPem === undefined ? undefined : readCertificate(opts.signerCertPem);
+  const givenMatches = given !== undefined && sameSerial(signer, given.serial);
+  const checks: TrustCheck[] = [];
+  const broken = (why?: string): TrustDecision => ({
+    ...base,
+    accepted: false,
+    signatureChecked: true,
+    reason:
+      why ??
+      `the signature of ${header.filename} does not verify with the key of its signer ${signer.name}: the file was modified after signing or signed with another key; re-sign it`,
+    matchedBy: undefined,
+    checks,
+    remedies: [],
+  });
 
   if (!itl && !ctl) {
+    if (givenMatches && !checkSignature(given.pem)) return broken();
     return {
       ...base,
       accepted: true,
       rule: 'NO_TRUST_LIST',
-      reason:
-        'the phone holds no ITL or CTL, so it accepts the file without checking the signer (and installs the first ITL it gets)',
-      matchedBy: undefined,
+      signatureChecked: givenMatches,
+      reason: givenMatches
+        ? 'the phone holds no ITL or CTL, so it accepts the file without checking the signer (and installs the first ITL it gets); the signature verifies with the given signer certificate'
+        : 'the phone holds no ITL or CTL, so it accepts the file without checking the signer (and installs the first ITL it gets); the signature was NOT checked (give the signer certificate to check it)',
+      matchedBy: givenMatches ? given : undefined,
       checks: [],
       remedies: [],
     };
@@ -116,10 +143,13 @@ export function evaluateTrust(
 
   if (listKind !== undefined) {
     const own = verifyTrustList(file);
-    if (!own.valid && own.code === 'PTFTP_ERR_TRUST_RULE') {
+    // Broken rules, or a signer record altered (tag 7 not its certificate's key): refused
+    // whoever signed it.
+    if (!own.valid && (own.code === 'PTFTP_ERR_TRUST_RULE' || own.code === 'PTFTP_ERR_KEY')) {
       return {
         ...base,
         accepted: false,
+        signatureChecked: false,
         reason: `the ${listKind} ${header.filename} breaks the trust-list rules: ${own.reason}`,
         matchedBy: undefined,
         checks: [],
@@ -131,31 +161,37 @@ export function evaluateTrust(
   // A new trust list must be signed by a SAST the phone already holds (a TFTP certificate may
   // sign configuration files, not trust lists); files are signed by TFTP / CCM+TFTP.
   const mayList = (r: TrustRecord) => (listKind !== undefined ? r.role === Role.SAST : canSignFiles(r.role));
-  const checks: TrustCheck[] = [];
-  const fromList = (rule: 'CTL' | 'ITL', list: TrustList | undefined): TrustRecord | 'bad' | undefined => {
+  // A record that vouches for the signer, undefined when none is listed, or (a string) why
+  // the listed one does not verify the file.
+  const fromList = (rule: 'CTL' | 'ITL', list: TrustList | undefined): TrustRecord | string | undefined => {
     if (!list) {
       checks.push({ rule, outcome: 'not-applicable', detail: `the phone holds no ${rule}` });
       return undefined;
     }
-    const same = list.records.filter((r) => sameSigner(signer, r.serial, r.issuerName));
-    const usable = same.find(mayList);
-    if (!usable) {
+    const same = list.records.filter((r) => sameSerial(signer, r.serial));
+    const allowed = same.filter(mayList);
+    if (allowed.length === 0) {
       const other = same.length
         ? `; it is listed only as ${same.map((r) => roleName(r.role)).join(', ')}, which may not sign this file`
         : '';
       checks.push({ rule, outcome: 'not-listed', detail: `signer not in ${rule}${other}` });
       return undefined;
     }
-    if (!checkSignature(usable.publicKey)) {
-      checks.push({
-        rule,
-        outcome: 'signature-invalid',
-        detail: `the ${rule} record ${usable.subjectName} (${usable.roleName}) matches the signer but the signature does not verify with its key`,
-      });
-      return 'bad';
+    // The key is the record's certificate's (tag 9), never PUBLIC_KEY (tag 7) on its own.
+    const refused: string[] = [];
+    for (const record of allowed) {
+      const own = recordCertificate(record);
+      if (!own.ok) refused.push(own.reason);
+      else if (checkSignature(own.cert.pem)) {
+        checks.push({ rule, outcome: 'accepted', detail: `${rule} lists the signer as ${record.roleName}` });
+        return record;
+      }
     }
-    checks.push({ rule, outcome: 'accepted', detail: `${rule} lists the signer as ${usable.roleName}` });
-    return usable;
+    const detail = refused.length
+      ? `the ${rule} record with the signer's serial cannot be used: ${refused.join('; ')}`
+      : `the ${rule} record ${allowed[0]!.subjectName} (${allowed[0]!.roleName}) matches the signer but the signature does not verify with its certificate's key`;
+    checks.push({ rule, outcome: 'signature-invalid', detail });
+    return refused.length ? `${header.filename} is refused: ${detail}` : '';
   };
 
   const accept = (
@@ -166,26 +202,19 @@ export function evaluateTrust(
     ...base,
     accepted: true,
     rule,
+    signatureChecked: true,
     reason,
     matchedBy,
     checks,
     remedies: [],
   });
-  const broken = (): TrustDecision => ({
-    ...base,
-    accepted: false,
-    reason: `the signature of ${header.filename} does not verify with the key of its signer ${signer.name}: the file was modified after signing or signed with another key; re-sign it`,
-    matchedBy: undefined,
-    checks,
-    remedies: [],
-  });
 
   const byCtl = fromList('CTL', ctl);
-  if (byCtl === 'bad') return broken();
+  if (typeof byCtl === 'string') return broken(byCtl || undefined);
   if (byCtl)
     return accept('CTL', byCtl, `the signer ${signer.name} is in the phone's CTL as ${byCtl.roleName}`);
   const byItl = fromList('ITL', itl);
-  if (byItl === 'bad') return broken();
+  if (typeof byItl === 'string') return broken(byItl || undefined);
   if (byItl)
     return accept('ITL', byItl, `the signer ${signer.name} is in the phone's ITL as ${byItl.roleName}`);
 
@@ -203,9 +232,10 @@ export function evaluateTrust(
       detail: `the ITL lists TVS ${tvs.map((r) => r.dnsName || r.subjectName).join(', ')}, but its trust store was not given, so a TVS vouch cannot be shown`,
     });
   } else {
-    const vouched = phone.tvsTrust
+    const known = phone.tvsTrust
       .map((pem) => readCertificate(pem))
-      .find((c) => sameSigner(signer, c.serial, c.issuerName));
+      .filter((c) => sameSerial(signer, c.serial));
+    const vouched = known.find((c) => checkSignature(c.pem)) ?? known[0];
     if (!vouched) {
       checks.push({
         rule: 'TVS',
@@ -230,8 +260,6 @@ export function evaluateTrust(
   }
 
   // Rejected by trust: is the signature itself sound? Only answerable with the signer's certificate.
-  const given = opts.signerCertPem === undefined ? undefined : readCertificate(opts.signerCertPem);
-  const givenMatches = given !== undefined && sameSigner(signer, given.serial, given.issuerName);
   if (givenMatches && !checkSignature(given.pem)) return broken();
   const certificate: RemedyCertificate = {
     subjectName: givenMatches ? given.subjectName : signer.name,
@@ -239,17 +267,52 @@ export function evaluateTrust(
     issuerName: signer.issuer,
     pem: givenMatches ? given.pem : undefined,
   };
+  const why = checks
+    .filter((c) => c.outcome !== 'not-applicable')
+    .map((c) => c.detail)
+    .join('; ');
   return {
     ...base,
     accepted: false,
-    reason: `sgn verify file failed: signer ${signer.name} (serial ${signer.serialHex}) is not trusted (${checks
-      .filter((c) => c.outcome !== 'not-applicable')
-      .map((c) => c.detail)
-      .join('; ')})`,
+    signatureChecked: givenMatches,
+    reason:
+      listKind !== undefined
+        ? `the phone would not install this ${listKind} update: its signer ${signer.name} (serial ${signer.serialHex}) is not a SAST the phone already holds (${why})`
+        : `sgn verify file failed: signer ${signer.name} (serial ${signer.serialHex}) is not trusted (${why})`,
     matchedBy: undefined,
     checks,
-    remedies: remedies(certificate, itl, ctl, tvs),
+    remedies:
+      listKind !== undefined
+        ? listRemedies(listKind, certificate, itl, ctl)
+        : remedies(certificate, itl, ctl, tvs),
   };
+}
+
+/** What makes a phone install a new ITL or CTL: a SAST it holds signs it, or it holds none. */
+function listRemedies(
+  kind: 'ITL' | 'CTL',
+  cert: RemedyCertificate,
+  itl: TrustList | undefined,
+  ctl: TrustList | undefined,
+): Remedy[] {
+  const held = [...(ctl?.records ?? []), ...(itl?.records ?? [])]
+    .filter((r) => r.role === Role.SAST)
+    .map((r) => r.subjectName);
+  const out: Remedy[] = [
+    {
+      action: 'sign-with-held-sast',
+      summary: `Sign the new ${kind} with a SAST key the phone already holds${held.length ? ` (${[...new Set(held)].join(', ')})` : ''}, e.g. ptftp tlv build/add --key <sast.key> --cert <sast.pem>.`,
+      certificate: cert,
+    },
+  ];
+  if (kind === 'ITL' && itl) {
+    out.push({
+      action: 'reset-itl',
+      summary: `Erase the ITL on the phone (Settings > Security > Trust List, or a factory reset): a phone without an ITL installs the first one it gets.`,
+      certificate: cert,
+    });
+  }
+  return out;
 }
 
 function remedies(

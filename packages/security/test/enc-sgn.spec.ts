@@ -148,6 +148,8 @@ describe('.enc.sgn encrypted configuration', () => {
     const v = verifySgn(stub, { certPem: tftp.certPem });
     expect(v.valid).toBe(true);
     expect(v.filename).toBe('SEP001122334455.cnf.xml.sgn');
-    expect(v.payload.toString()).toMatch(/<fullConfig>false<\/fullConfig>\r\n<encrConfig>true<\/encrConfig>/);
+    expect(v.payload.toString()).toBe(
+      `<device>\r\n<fullConfig>false</fullConfig>\r\n<certHash>${md5}</certHash>\r\n<encrConfig>true</encrConfig>\r\n</device>\r\n`,
+    );
   });
 });

@@ -152,7 +152,11 @@ describe('trust lists: build and parse', () => {
   it('verifyTrustList reports a header serial that matches no SAST record', () => {
     const bytes = cucmItl();
     const list = parseTrustList(bytes);
-    const noSigner = { ...list, signer: undefined };
+    const noSigner = {
+      ...list,
+      records: list.records.filter((r) => r.role !== Role.SAST),
+      signer: undefined,
+    };
     const v = verifyTrustList(noSigner);
     expect(v.valid).toBe(false);
     expect(v.code).toBe('PTFTP_ERR_TRUST_RULE');

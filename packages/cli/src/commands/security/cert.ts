@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   exportCertificateBundle,
@@ -42,6 +42,7 @@ export function register(program: Command, io: CliIo): void {
     )
     .option('--days <n>', 'validity in days', '1825')
     .requiredOption('--out <prefix>', 'writes PREFIX.pem and PREFIX.key')
+    .option('--force', 'overwrite an existing PREFIX.pem / PREFIX.key (the old key is lost)')
     .addHelpText(
       'after',
       '\nExamples:\n  $ ptftp cert new --kind tftp --cn proxy-tftp.example.com --org Example --country PL --out proxy-CallManager\n  $ ptftp cert new --kind itlrecovery --cn cucm-pub --out ITLRecovery\n',
@@ -58,24 +59,34 @@ export function register(program: Command, io: CliIo): void {
         bits: string;
         days: string;
         out: string;
+        force?: boolean;
       }) => {
         const days = Number(opts.days);
+        // A key that already signs files (or is in phones' trust lists) is not replaceable.
+        const existing = [`${opts.out}.pem`, `${opts.out}.key`].filter((f) => existsSync(f));
+        if (existing.length && !opts.force) {
+          throw new CliError(
+            `${existing.join(' and ')} already exist(s): refusing to overwrite (use --force)`,
+          );
+        }
         if (!Number.isInteger(days) || days < 1)
           throw new CliError(`--days must be a positive integer, not ${opts.days}`, 2);
         const generate =
           opts.kind === 'itlrecovery' ? generateItlRecoveryCertificate : generateSigningCertificate;
-        const made = generate({
-          subject: {
-            commonName: opts.cn,
-            organizationalUnit: opts.ou,
-            organization: opts.org,
-            locality: opts.locality,
-            state: opts.state,
-            country: opts.country,
-          },
-          keyBits: Number(opts.bits) as 2048,
-          days,
-        });
+        const made = aboutFile('cert new', () =>
+          generate({
+            subject: {
+              commonName: opts.cn,
+              organizationalUnit: opts.ou,
+              organization: opts.org,
+              locality: opts.locality,
+              state: opts.state,
+              country: opts.country,
+            },
+            keyBits: Number(opts.bits) as 2048,
+            days,
+          }),
+        );
         writeBytes(`${opts.out}.pem`, made.certPem);
         writeBytes(`${opts.out}.key`, made.keyPem, 0o600);
         io.stdout(
@@ -96,6 +107,8 @@ export function register(program: Command, io: CliIo): void {
         [
           `subject: ${info.subjectName}`,
           `issuer:  ${info.issuerName}`,
+          `subject (RFC 4514): ${info.subjectRfc4514}`,
+          `issuer (RFC 4514):  ${info.issuerRfc4514}`,
           `serial:  ${info.serialHex}`,
           `key:     RSA ${info.keyBits} bits`,
           `valid:   ${info.notBefore.toISOString()} .. ${info.notAfter.toISOString()}`,

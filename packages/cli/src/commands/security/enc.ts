@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { decryptConfig, encryptConfig, type HashName, signEncryptedConfigStub } from '@ptftp/security';
 import type { Command } from 'commander';
-import type { CliIo } from '../../io.js';
+import { CliError, type CliIo } from '../../io.js';
 import {
   aboutFile,
   hashOption,
@@ -64,11 +64,16 @@ export function register(program: Command, io: CliIo): void {
         const phoneCertPem = readCertPem(opts.phoneCert, '--phone-cert');
         const name = opts.name ?? basename(config);
         const out = opts.out ?? `${config}.enc.sgn`;
-        writeBytes(out, encryptConfig(readBytes(config), { ...signing, phoneCertPem, filename: name }));
+        const plain = readBytes(config);
+        writeBytes(out, encryptConfig(plain, { ...signing, phoneCertPem, filename: name }));
         io.stdout(`encrypted ${name} for ${basename(opts.phoneCert)} -> ${out}\n`);
         if (opts.stub !== false) {
           const stubOut = typeof opts.stub === 'string' ? opts.stub : `${config}.sgn`;
-          writeBytes(stubOut, signEncryptedConfigStub({ ...signing, phoneCertPem, filename: name }));
+          // The stub keeps what a phone that cannot decrypt still needs (network mode, load, CAPF).
+          writeBytes(
+            stubOut,
+            signEncryptedConfigStub({ ...signing, phoneCertPem, filename: name, config: plain }),
+          );
           io.stdout(`stub ${name}.sgn (encrConfig true) -> ${stubOut}\n`);
         }
       },
@@ -76,7 +81,9 @@ export function register(program: Command, io: CliIo): void {
 
   enc
     .command('decrypt <file>')
-    .description("decrypt a .enc.sgn with the phone's private key (and check its signature with --cert)")
+    .description(
+      "decrypt a .enc.sgn with the phone's private key; with --cert, nothing is written unless the signature holds",
+    )
     .requiredOption('--phone-key <key.pem>', "the phone's private key (PEM)")
     .option('--cert <cert.pem>', 'TFTP signing certificate to verify the signature with')
     .option('-o, --out <out>', 'write the XML here (default: stdout)')
@@ -91,15 +98,15 @@ export function register(program: Command, io: CliIo): void {
       };
       const bytes = readBytes(file);
       const result = aboutFile(file, () => decryptConfig(bytes, decrypt));
+      // Plaintext from a file whose signature fails is attacker-controlled: write none of it.
+      if (result.verification && !result.verification.valid) {
+        throw new CliError(`${file}: signature INVALID, nothing written: ${result.verification.reason}`);
+      }
       if (opts.out) {
         writeBytes(opts.out, result.xml);
         io.stdout(`decrypted ${result.filename} (${result.xml.length} bytes) -> ${opts.out}\n`);
       } else {
         io.stdout(result.xml.toString('utf8'));
-      }
-      if (result.verification && !result.verification.valid) {
-        io.stderr(`ptftp: signature INVALID: ${result.verification.reason}\n`);
-        io.exitCode = 1;
       }
     });
 }

@@ -88,9 +88,18 @@ export function writeBytes(path: string, data: string | Uint8Array, mode?: numbe
   }
 }
 
-/** `--hash sha1|sha256|sha512`, SHA-1 by default like CUCM. */
+/**
+ * `--hash sha1|sha256|sha512`, SHA-1 by default like CUCM. SHA-256 (hash id 2) stays for
+ * other tools, but CUCM writes only SHA-1 and SHA-512 and certutils refuses id 2, so phones
+ * are not known to take it.
+ */
 export function hashOption(): Option {
-  return new Option('--hash <alg>', 'signature hash').choices(['sha1', 'sha256', 'sha512']).default('sha1');
+  return new Option(
+    '--hash <alg>',
+    'signature hash; phones are only known to take sha1 (CUCM default) and sha512 — sha256 is not written by CUCM',
+  )
+    .choices(['sha1', 'sha256', 'sha512'])
+    .default('sha1');
 }
 
 export function timestampOption(): Option {

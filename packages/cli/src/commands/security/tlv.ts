@@ -53,7 +53,7 @@ export function register(program: Command, io: CliIo): void {
     .addOption(timestampOption())
     .addHelpText(
       'after',
-      `\n${ROLES}.\nExamples:\n  $ ptftp tlv build -o ITLFile.tlv --key ITLRecovery.key --cert ITLRecovery.pem --hash sha256 \\\n      --record CCM+TFTP:CallManager.pem --record SAST:CallManager.pem --record TVS:tvs.pem --record CAPF:CAPF.pem\n`,
+      `\n${ROLES}.\nExamples:\n  $ ptftp tlv build -o ITLFile.tlv --key ITLRecovery.key --cert ITLRecovery.pem --hash sha512 \\\n      --record CCM+TFTP:CallManager.pem --record SAST:CallManager.pem --record TVS:tvs.pem --record CAPF:CAPF.pem\n`,
     )
     .action(
       (opts: {

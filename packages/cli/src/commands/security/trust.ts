@@ -16,6 +16,9 @@ function render(d: TrustDecision): string {
     `signer: ${d.signer.name}`,
     `        serial ${d.signer.serialHex}, issuer ${d.signer.issuer}`,
   ];
+  if (!d.signatureChecked && d.accepted) {
+    lines.push('signature: NOT checked (no trust list; pass --signer-cert to check it)');
+  }
   if (d.checks.length) {
     lines.push('checks:');
     for (const c of d.checks) lines.push(`  ${c.rule.padEnd(4)} ${c.outcome.padEnd(18)} ${c.detail}`);
