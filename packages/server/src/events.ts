@@ -1,3 +1,4 @@
+import type { FailureSite } from './contain.js';
 import type { ServedSource, Transport } from './metrics.js';
 
 /** Who asked for what. */
@@ -36,6 +37,8 @@ export interface ResolvedFile {
   readonly clusterId?: string | undefined;
   readonly address?: string | undefined;
   readonly version?: string | undefined;
+  /** Epoch ms of the file's last change, when its source knows it (HTTP `Last-Modified`). */
+  readonly modifiedAt?: number | undefined;
 }
 
 /** What the front ends need from the composed server. */
@@ -46,6 +49,8 @@ export interface FrontendHooks {
   ): Promise<ResolvedFile>;
   served(info: ServedInfo): void;
   failed(info: FailedInfo): void;
+  /** A failure that escaped a request's own handling: counted and reported, never thrown. */
+  unexpected(where: FailureSite, error: Error): void;
 }
 
 /** Classify an error for metrics and logs without depending on class identity across packages. */
