@@ -39,7 +39,14 @@ export function containRequests(
     run.catch((err: unknown) => {
       try {
         if (!res.headersSent && !res.destroyed) {
-          res.writeHead(500, { 'Content-Type': 'text/plain', Connection: 'close' }).end('internal error\n');
+          const text = 'internal error\n';
+          res
+            .writeHead(500, {
+              'Content-Type': 'text/plain',
+              'Content-Length': text.length,
+              Connection: 'close',
+            })
+            .end(text);
         } else res.destroy();
       } catch {
         res.destroy();

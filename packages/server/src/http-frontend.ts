@@ -312,7 +312,8 @@ export class HttpFrontend {
         res.once('close', resolve);
         res.end(req.method === 'HEAD' ? undefined : body);
       });
-      if (!res.writableFinished) throw new Error('connection closed before the body was sent');
+      // A response cut for a stalled reader is `errored` (its emptied buffer looks finished).
+      if (!res.writableFinished || res.errored) throw new Error('connection closed before the body was sent');
       this.hooks.served({
         ...info,
         source: file.source,

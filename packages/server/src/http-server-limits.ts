@@ -17,12 +17,12 @@ export interface HttpLimits {
   /** Time for a client to send its request headers, in ms (default 10000). */
   headersTimeoutMs?: number;
   /**
-   * A response whose bytes wait for the client is cut when the client took fewer than
-   * `minBytesPerSecond × idleTimeoutMs / 1000` bytes (at least 1) in the last `idleTimeoutMs`
-   * (default 30000). Time the server itself spends (an upstream fetch) never counts.
+   * A response whose bytes wait for the client is cut when the client took nothing for this
+   * long (default 30000), or read slower than `minBytesPerSecond` on average over the time it
+   * had bytes waiting. Time the server itself spends (an upstream fetch) never counts.
    */
   idleTimeoutMs?: number;
-  /** The slowest reading that is still progress, in bytes per second (default 1024). */
+  /** The slowest average reading that is still progress, in bytes per second (default 1024). */
   minBytesPerSecond?: number;
 }
 
@@ -59,16 +59,32 @@ export function bytesAccepted(socket: Socket): number {
   return socket.bytesWritten - socket.writableLength;
 }
 
+/** Why a response was cut: its client took too little of it for too long. */
+export class StalledReaderError extends Error {
+  readonly code = 'PTFTP_ERR_HTTP_STALLED';
+  constructor(idleTimeoutMs: number, minBytesPerSecond: number) {
+    super(
+      `the client stopped reading (nothing for ${idleTimeoutMs} ms, or under ${minBytesPerSecond} B/s on average)`,
+    );
+    this.name = 'StalledReaderError';
+  }
+}
+
 /**
- * Cut a response whose client stopped reading. Each `idleTimeoutMs` the socket's progress is
- * compared with the minimum rate, but only while bytes are waiting for the client: a response
- * the server has not started, or whose body is still arriving from upstream, is never the
- * client's fault. This looks at the socket alone, so it holds however the body is written.
+ * Cut a response whose client stopped reading. Every `idleTimeoutMs` the socket is looked at,
+ * and only while bytes wait for the client: a response the server has not started, or whose
+ * body is still arriving from upstream, is never the client's fault. It is cut when the client
+ * took nothing in the last window, or when, over all the windows it had bytes waiting, it took
+ * less than `minBytesPerSecond`. The average, not each window: the kernel takes a stalled
+ * socket's bytes in steps of up to a third of its send buffer, so a slow reader's progress
+ * shows in bursts. This looks at the socket alone, so it holds however the body is written.
  */
 function watchResponse(server: Server, res: ServerResponse): void {
   const socket = res.socket;
   if (!socket) return;
-  let last = bytesAccepted(socket);
+  const start = bytesAccepted(socket);
+  let last = start;
+  let waitedMs = 0;
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     const { idleTimeoutMs } = live.get(server) ?? fullLimits({});
@@ -78,11 +94,21 @@ function watchResponse(server: Server, res: ServerResponse): void {
   const check = () => {
     const { idleTimeoutMs, minBytesPerSecond } = live.get(server) ?? fullLimits({});
     const now = bytesAccepted(socket);
-    const waiting = socket.writableLength > 0;
-    const needed = Math.max(1, Math.floor((minBytesPerSecond * idleTimeoutMs) / 1000));
-    if (waiting && now - last < needed) {
-      socket.destroy();
-      return;
+    if (socket.writableLength > 0) {
+      waitedMs += idleTimeoutMs;
+      const rate = ((now - start) * 1000) / waitedMs;
+      if (now === last || rate < minBytesPerSecond) {
+        try {
+          // A reset, not a close: the kernel drops what the client never took instead of
+          // holding it in an orphaned connection that keeps probing a zero window.
+          socket.resetAndDestroy();
+        } catch {
+          // Not a TCP handle (a Unix socket handed over by systemd): a plain close below.
+        }
+        // Marks the response `errored`, so the handler reports it failed, not served.
+        res.destroy(new StalledReaderError(idleTimeoutMs, minBytesPerSecond));
+        return;
+      }
     }
     last = now;
     arm();

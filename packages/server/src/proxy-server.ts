@@ -141,13 +141,19 @@ export class ProxyServer extends EventEmitter<{
     event: K,
     ...args: Parameters<ProxyServerEvents[K]>
   ): boolean {
-    try {
-      return (super.emit as (e: string, ...a: unknown[]) => boolean).call(this, event, ...args);
-    } catch (err) {
-      // A failing unexpectedError listener is counted once by its caller and not reported again.
-      if (event !== 'unexpectedError') this.reportUnexpected('listener', err, `a "${event}" listener threw`);
-      return true;
+    // Each listener on its own: one that throws neither stops the ones after it (the logger)
+    // nor reaches the emitter. rawListeners is a copy, with `once` wrappers that remove themselves.
+    const listeners = this.rawListeners(event) as ((...a: unknown[]) => unknown)[];
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        // A failing unexpectedError listener is counted by its caller and not reported again.
+        if (event !== 'unexpectedError')
+          this.reportUnexpected('listener', err, `a "${event}" listener threw`);
+      }
     }
+    return listeners.length > 0;
   }
 
   /**
