@@ -81,7 +81,11 @@ export class StalledReaderError extends Error {
  */
 function watchResponse(server: Server, res: ServerResponse): void {
   const socket = res.socket;
-  if (!socket) return;
+  if (!socket) {
+    // A pipelined request: its response gets the socket when the one before it is done.
+    res.once('socket', () => watchResponse(server, res));
+    return;
+  }
   const start = bytesAccepted(socket);
   let last = start;
   let waitedMs = 0;

@@ -101,6 +101,22 @@ describe('http.idleTimeoutMs and http.minBytesPerSecond (responses the client st
     expect(server.status().activeSessions.http).toBe(0);
   });
 
+  it('a pipelined request behind a small one is watched too (its response gets the socket later)', async () => {
+    server = await startProxy(
+      { http: { listen: ['127.0.0.1:0'], idleTimeoutMs: 300 } },
+      { 'fw.bin': big, 'a.cfg': 'hello' },
+    );
+    const failed = failures(server);
+    const conn = await rawFrom(server.addresses.http[0]!.port);
+    open.push(conn.socket);
+    conn.socket.pause();
+    conn.socket.write(
+      'GET /a.cfg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /fw.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n',
+    );
+    await vi.waitFor(() => expect(failed).toHaveLength(1), { timeout: 5000, interval: 50 });
+    expect(failed[0]!.name).toBe('fw.bin');
+  });
+
   it('a slow download that progresses is never cut (sha256 of the whole file)', async () => {
     server = await startProxy(
       { http: { listen: ['127.0.0.1:0'], idleTimeoutMs: 1500, minBytesPerSecond: 64 * 1024 } },
