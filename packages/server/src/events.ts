@@ -17,7 +17,7 @@ export interface ServedInfo extends RequestInfo {
   /** Bytes sent (for an HTTP Range request, the range's length; 0 for HEAD). */
   readonly bytes: number;
   readonly durationMs: number;
-  /** HTTP status sent (200, 206); absent for TFTP. */
+  /** HTTP status sent (200, 206, or 304 for a conditional request: `bytes` is then 0); absent for TFTP. */
   readonly status?: number;
 }
 
