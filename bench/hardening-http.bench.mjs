@@ -214,7 +214,9 @@ async function slowReaders() {
 
 try {
   mkdirSync(join(here, 'results'), { recursive: true });
-  emit(`Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, loopback, ptftp serve -c in a child process (${tree})`);
+  emit(
+    `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, loopback, ptftp serve -c in a child process (${tree})`,
+  );
   emit('');
   const sections = (process.env.PTFTP_BENCH_SECTIONS ?? 'fuzz,slow').split(',');
   if (sections.includes('fuzz')) {
@@ -235,7 +237,14 @@ try {
     );
     emit('');
     for (const l of markdownTable(
-      ['legit requests', 'answered in full', 'success', 'attacker connections opened', 'closed by the server', 'process died'],
+      [
+        'legit requests',
+        'answered in full',
+        'success',
+        'attacker connections opened',
+        'closed by the server',
+        'process died',
+      ],
       [
         [
           String(s.total),
