@@ -261,6 +261,7 @@ export class HttpFrontend {
     const info = { transport: 'http' as const, name, remote };
     const abort = new AbortController();
     res.once('close', () => abort.abort());
+    const socket = res.socket;
     this.active++;
     try {
       const file = await this.hooks.resolve(name, {
@@ -312,8 +313,11 @@ export class HttpFrontend {
         res.once('close', resolve);
         res.end(req.method === 'HEAD' ? undefined : body);
       });
-      // A response cut for a stalled reader is `errored` (its emptied buffer looks finished).
-      if (!res.writableFinished || res.errored) throw new Error('connection closed before the body was sent');
+      // A destroyed socket empties its buffer, so writableFinished alone reads true for a body
+      // cut half-way: a response cut for a stalled reader is `errored`, and a client that went
+      // away mid-body left its error (ECONNRESET, EPIPE) on the socket.
+      if (!res.writableFinished || res.errored || socket?.errored)
+        throw new Error('connection closed before the body was sent');
       this.hooks.served({
         ...info,
         source: file.source,

@@ -101,6 +101,25 @@ describe('http.idleTimeoutMs and http.minBytesPerSecond (responses the client st
     expect(server.status().activeSessions.http).toBe(0);
   });
 
+  it('a client that goes away mid-body is reported failed, not served', async () => {
+    server = await startProxy({}, { 'fw.bin': big });
+    const failed = failures(server);
+    const served: string[] = [];
+    server.on('served', (s) => served.push(s.name));
+    const socket = connect({ host: '127.0.0.1', port: server.addresses.http[0]!.port });
+    open.push(socket);
+    socket.on('error', () => {});
+    let got = 0;
+    socket.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got > 1024 * 1024) socket.destroy();
+    });
+    socket.write('GET /fw.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await vi.waitFor(() => expect(failed).toHaveLength(1), { timeout: 5000, interval: 50 });
+    expect(failed[0]!.error.message).toBe('connection closed before the body was sent');
+    expect(served).toEqual([]);
+  });
+
   it('a pipelined request behind a small one is watched too (its response gets the socket later)', async () => {
     server = await startProxy(
       { http: { listen: ['127.0.0.1:0'], idleTimeoutMs: 300 } },
