@@ -142,16 +142,13 @@ export class HttpFrontend {
   /** ETag from the version; Last-Modified from the source's date, or when this version was first seen. */
   private validators(name: string, file: ResolvedFile): Validators {
     const etag = entityTag(file.version);
-    const known = file.modifiedAt === undefined ? undefined : Math.floor(file.modifiedAt / 1000) * 1000;
-    const lastModified =
-      known !== undefined
-        ? known <= Date.now()
-          ? known
-          : undefined
-        : file.version === undefined
-          ? undefined
-          : this.dates.dateOf(name, file.version);
-    return { etag, lastModified };
+    if (file.modifiedAt !== undefined) {
+      const second = Math.floor(file.modifiedAt / 1000) * 1000;
+      // A date in the future validates nothing (RFC 9110 §8.8.2.1): leave it out.
+      return { etag, lastModified: second <= Date.now() ? second : undefined };
+    }
+    if (file.version === undefined) return { etag };
+    return { etag, lastModified: this.dates.dateOf(name, file.version) };
   }
 
   get activeRequests(): number {

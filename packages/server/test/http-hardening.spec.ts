@@ -5,6 +5,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { notModified, rangeApplies, VersionDates } from '../src/http-conditional.js';
+import { HttpFrontend } from '../src/http-frontend.js';
 import type { FailedInfo, ProxyServer } from '../src/index.js';
 import { pattern, sha256, startProxy } from './fixtures.js';
 
@@ -254,6 +255,37 @@ describe('conditional requests (RFC 9110 §13)', () => {
     const changed = await fetch(url('load.bin'), { headers: { Range: 'bytes=0-9', 'If-Range': '"old"' } });
     expect(changed.status).toBe(200);
     expect(sha256(new Uint8Array(await changed.arrayBuffer()))).toBe(sha256(body));
+  });
+
+  it("Last-Modified is the source's own date when the resolution carries one (whole seconds)", async () => {
+    const data = new TextEncoder().encode('<device/>');
+    const frontend = new HttpFrontend({
+      resolve: async (name) => ({
+        name,
+        data,
+        size: data.byteLength,
+        source: 'local',
+        version: 'v1',
+        modifiedAt: Date.UTC(2026, 0, 1, 12, 0, 0, 700),
+      }),
+      served: () => {},
+      failed: () => {},
+      unexpected: () => {},
+    });
+    const [bound] = await frontend.listen(['127.0.0.1:0']);
+    try {
+      const base = `http://127.0.0.1:${bound!.port}/SEP001122334455.cnf.xml`;
+      const res = await fetch(base);
+      expect(res.headers.get('last-modified')).toBe('Thu, 01 Jan 2026 12:00:00 GMT');
+      expect(await res.text()).toBe('<device/>');
+      const same = await fetch(base, { headers: { 'If-Modified-Since': 'Thu, 01 Jan 2026 12:00:00 GMT' } });
+      expect(same.status).toBe(304);
+      const older = await fetch(base, { headers: { 'If-Modified-Since': 'Thu, 01 Jan 2026 11:59:59 GMT' } });
+      expect(older.status).toBe(200);
+      expect(await older.text()).toBe('<device/>');
+    } finally {
+      await frontend.close(0);
+    }
   });
 
   it('notModified / rangeApplies: a response without the asked validator never matches', () => {
