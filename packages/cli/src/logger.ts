@@ -1,6 +1,7 @@
 import type { FailedInfo, ProxyServer, ServedInfo } from '@ptftp/server';
 import { type LevelWithSilent, type Logger, pino } from 'pino';
 import type { CliIo } from './io.js';
+import { escapeForLog, escapeJsonLine } from './log-escape.js';
 
 /** `json`: one pino object per line (for journald, Loki...); `pretty`: one readable line per event. */
 export type LogFormat = 'json' | 'pretty';
@@ -14,15 +15,18 @@ const LEVEL_NAMES: Record<number, string> = {
   60: 'FATAL',
 };
 
-/** Turn one pino JSON line into `12:00:01.123 INFO  message`. */
+/**
+ * Turn one pino JSON line into `12:00:01.123 INFO  message`, control characters in the message
+ * escaped (it carries names clients chose).
+ */
 export function prettyLine(json: string): string {
   try {
     const o = JSON.parse(json) as { time?: number; level?: number; msg?: string };
     const t = new Date(o.time ?? Date.now()).toISOString().slice(11, 23);
     const level = (LEVEL_NAMES[o.level ?? 30] ?? 'INFO').padEnd(5);
-    return `${t} ${level} ${o.msg ?? ''}\n`;
+    return `${t} ${level} ${escapeForLog(String(o.msg ?? ''))}\n`;
   } catch {
-    return json;
+    return `${escapeForLog(json.replace(/\n$/, ''))}\n`;
   }
 }
 
@@ -37,7 +41,7 @@ export function createLogger(
   const format = options.format ?? (io.isTTY ? 'pretty' : 'json');
   const destination = {
     write(line: string) {
-      io.stderr(format === 'pretty' ? prettyLine(line) : line);
+      io.stderr(format === 'pretty' ? prettyLine(line) : escapeJsonLine(line));
     },
   };
   return pino({ level: options.level ?? 'info', base: undefined }, destination);
@@ -122,6 +126,12 @@ export function logServerEvents(server: ProxyServer, log: Logger): void {
       ...(a.admin ? [`${a.admin.url} (admin)`] : []),
     ];
     log.info({ event: 'listening', addresses: a }, `now listening on ${list.join(', ')}`);
+  });
+  server.on('unexpectedError', (e) => {
+    log.error(
+      { event: 'unexpectedError', where: e.where, detail: e.detail, err: e.error },
+      `unexpected failure (${e.where}${e.detail ? `, ${e.detail}` : ''}), still serving: ${e.error.message}`,
+    );
   });
   server.on('reloadRejected', (err) => {
     log.error({ event: 'reloadRejected' }, `reload refused, the running configuration stays: ${err.message}`);

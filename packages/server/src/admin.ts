@@ -1,7 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
+import { containRequests } from './contain.js';
 import { ConfigError, StateError } from './errors.js';
-import { closeServers, createLimitedServer, listenOn } from './http-frontend.js';
+import { closeServers, listenOn } from './http-frontend.js';
+import { createLimitedServer } from './http-server-limits.js';
 import type { ProxyServer } from './proxy-server.js';
 
 /** Admin requests are tiny JSON documents; anything bigger is not from `ptftp`. */
@@ -87,11 +89,22 @@ export class AdminEndpoint {
   constructor(private readonly proxy: ProxyServer) {}
 
   async listen(address: string | { fd: number }): Promise<AddressInfo> {
-    // An operator's tool and a Prometheus scraper: a few connections, quick requests.
-    const server = createLimitedServer((req, res) => void this.handle(req, res), {
-      maxConnections: 64,
-      headersTimeoutMs: 5000,
-    });
+    // An operator's tool and a Prometheus scraper: a few connections, quick requests, small
+    // answers. Every local client shares 127.0.0.1, so half the connections per address leaves
+    // the other half to a second tool when one misbehaves.
+    const server = createLimitedServer(
+      containRequests(
+        (req, res) => this.handle(req, res),
+        (err) => this.proxy.reportUnexpected('admin', err),
+      ),
+      {
+        maxConnections: 64,
+        maxConnectionsPerAddress: 32,
+        headersTimeoutMs: 5000,
+        idleTimeoutMs: 10_000,
+        minBytesPerSecond: 1024,
+      },
+    );
     await listenOn(server, address, 9469);
     this.server = server;
     this.loopback = isLoopback((server.address() as AddressInfo).address);
@@ -118,7 +131,7 @@ export class AdminEndpoint {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://admin').pathname;
+    const path = targetPath(req.url ?? '/');
     const route = `${req.method} ${path}`;
     if (this.loopback && !isLocalHostHeader(req.headers.host)) {
       // DNS rebinding: a web page whose name now resolves to 127.0.0.1 would otherwise be
@@ -211,6 +224,18 @@ export class AdminEndpoint {
       }
     }
   }
+}
+
+/**
+ * The path of a request target, compared as it is against the routes. Not `new URL()`: a
+ * target such as `///`, `//[` or `//a:99999/` reads as an authority there and throws, and one
+ * such request used to take the whole proxy down.
+ */
+export function targetPath(target: string): string {
+  const absolute = /^https?:\/\/[^/?#]*/i.exec(target);
+  const path = absolute ? target.slice(absolute[0].length) || '/' : target;
+  const end = path.search(/[?#]/);
+  return end >= 0 ? path.slice(0, end) : path;
 }
 
 function isLoopback(host: string): boolean {

@@ -16,6 +16,20 @@ export const DEFAULT_CACHE_TTL_SECONDS = 1800;
 export const DEFAULT_HTTP_MAX_CONNECTIONS = 1024;
 /** Request headers arrive within 10 s or the connection is closed (slow-header attacks). */
 export const DEFAULT_HTTP_HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * Open HTTP connections from one client address. A phone uses one or two; 64 leaves room for
+ * a NAT gateway with a few dozen phones booting at once, and keeps one host to 1/16 of
+ * `maxConnections`. Phones refused here fall back to TFTP.
+ */
+export const DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS = 64;
+/** A response the client stops reading is cut after 30 s without (enough) progress. */
+export const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 30_000;
+/**
+ * The slowest reading that still counts as progress: 1 KiB/s (30 KiB per 30 s window). A phone
+ * slower than that for 30 s would need hours for a firmware image; a client reading a byte now
+ * and then to hold the connection is below it.
+ */
+export const DEFAULT_HTTP_MIN_BYTES_PER_SECOND = 1024;
 
 /**
  * An address string normalised to `host:port`. `ipOnly` is for sockets we bind ourselves:
@@ -91,8 +105,14 @@ export const configSchema = z.strictObject({
       listen: listenList(DEFAULT_HTTP_PORT).default([`127.0.0.1:${DEFAULT_HTTP_PORT}`]),
       /** Open connections per listening address; more are accepted and closed at once. */
       maxConnections: z.number().int().min(1).default(DEFAULT_HTTP_MAX_CONNECTIONS),
+      /** Open connections from one client address; more are accepted and closed at once. */
+      maxConnectionsPerAddress: z.number().int().min(1).default(DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS),
       /** A client must send its request headers within this time (slow-header attacks). */
       headersTimeoutMs: z.number().int().min(100).default(DEFAULT_HTTP_HEADERS_TIMEOUT_MS),
+      /** A response whose client took too few bytes (`minBytesPerSecond`) in this window is cut. */
+      idleTimeoutMs: z.number().int().min(100).default(DEFAULT_HTTP_IDLE_TIMEOUT_MS),
+      /** The slowest reading still counted as progress; 0: only a client that takes nothing is cut. */
+      minBytesPerSecond: z.number().int().min(0).default(DEFAULT_HTTP_MIN_BYTES_PER_SECOND),
     })
     .prefault({}),
   admin: z

@@ -1,3 +1,4 @@
+import type { FailureSite } from './contain.js';
 import type { ServedSource, Transport } from './metrics.js';
 
 /** Who asked for what. */
@@ -16,7 +17,7 @@ export interface ServedInfo extends RequestInfo {
   /** Bytes sent (for an HTTP Range request, the range's length; 0 for HEAD). */
   readonly bytes: number;
   readonly durationMs: number;
-  /** HTTP status sent (200, 206); absent for TFTP. */
+  /** HTTP status sent (200, 206, or 304 for a conditional request: `bytes` is then 0); absent for TFTP. */
   readonly status?: number;
 }
 
@@ -36,6 +37,8 @@ export interface ResolvedFile {
   readonly clusterId?: string | undefined;
   readonly address?: string | undefined;
   readonly version?: string | undefined;
+  /** Epoch ms of the file's last change, when its source knows it (HTTP `Last-Modified`). */
+  readonly modifiedAt?: number | undefined;
 }
 
 /** What the front ends need from the composed server. */
@@ -46,6 +49,8 @@ export interface FrontendHooks {
   ): Promise<ResolvedFile>;
   served(info: ServedInfo): void;
   failed(info: FailedInfo): void;
+  /** A failure that escaped a request's own handling: counted and reported, never thrown. */
+  unexpected(where: FailureSite, error: Error): void;
 }
 
 /** Classify an error for metrics and logs without depending on class identity across packages. */

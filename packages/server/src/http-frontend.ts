@@ -1,10 +1,18 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, ListenOptions } from 'node:net';
 import { parseEndpoint } from './address.js';
-import { DEFAULT_HTTP_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS } from './config-schema.js';
+import { containRequests } from './contain.js';
 import { ListenError } from './errors.js';
-import { type FailedInfo, type FrontendHooks, failureKind } from './events.js';
+import {
+  type FailedInfo,
+  type FrontendHooks,
+  failureKind,
+  type ResolvedFile,
+  type ServedInfo,
+} from './events.js';
+import { entityTag, notModified, rangeApplies, type Validators, VersionDates } from './http-conditional.js';
 import { parseRange } from './http-range.js';
+import { applyLimits, createLimitedServer, fullLimits, type HttpLimits } from './http-server-limits.js';
 
 /** The header another ptftp proxy sets on its upstream HTTP requests (mirrors the TFTP option). */
 export const PROXIED_HEADER = 'x-ptftp-proxied';
@@ -19,6 +27,11 @@ function contentType(name: string): string {
   // `SEP...cnf.xml.sgn` and `.tlv` files are binary containers whatever their inner type.
   const ext = name.slice(name.lastIndexOf('.') + 1).toLowerCase();
   return CONTENT_TYPES[ext] ?? 'application/octet-stream';
+}
+
+/** Where a file came from, as `served` reports it. */
+function origin(file: ResolvedFile): Pick<ServedInfo, 'source' | 'clusterId' | 'address'> {
+  return { source: file.source, clusterId: file.clusterId, address: file.address };
 }
 
 /**
@@ -112,38 +125,6 @@ export function closeServers(servers: readonly Server[], graceMs: number): Promi
   ).then(() => {});
 }
 
-/** Bounds on one HTTP listening socket. */
-export interface HttpLimits {
-  /** Open connections at once; more are closed as soon as they are accepted (default 1024). */
-  maxConnections?: number;
-  /** Time for a client to send its request headers, in ms (default 10000). */
-  headersTimeoutMs?: number;
-}
-
-/**
- * An HTTP server bounding what one client can hold: connections, time to send its headers and
- * its whole request, idle keep-alive. Responses are not timed: a slow phone downloading a
- * firmware image is no attack (a stalled one is cut by TCP's own timeouts).
- */
-export function createLimitedServer(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-  limits: Required<HttpLimits>,
-): Server {
-  const server = createServer(
-    // Node checks the two request timeouts on this interval; its default (30 s) would let a
-    // slow client hold a connection far longer than headersTimeout says.
-    { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(limits.headersTimeoutMs / 4))) },
-    handler,
-  );
-  server.maxConnections = limits.maxConnections;
-  server.headersTimeout = limits.headersTimeoutMs;
-  // A GET or HEAD has no body: the whole request is its headers, plus a little slack.
-  server.requestTimeout = limits.headersTimeoutMs + 5000;
-  // Phones keep connections open between files; bound how long an idle one is held.
-  server.keepAliveTimeout = 5000;
-  return server;
-}
-
 /**
  * The HTTP front end (TCP 6970 on Cisco's servers): phones try it before TFTP. GET and HEAD,
  * single byte ranges; the same resolution, and so the same cache, as the TFTP front end.
@@ -154,8 +135,21 @@ export class HttpFrontend {
   /** Servers a reload removed, still finishing their requests (a firmware download may be long). */
   private readonly retiring = new Set<Server>();
   private active = 0;
+  private readonly dates = new VersionDates();
 
   constructor(private readonly hooks: FrontendHooks) {}
+
+  /** ETag from the version; Last-Modified from the source's date, or when this version was first seen. */
+  private validators(name: string, file: ResolvedFile): Validators {
+    const etag = entityTag(file.version);
+    if (file.modifiedAt !== undefined) {
+      const second = Math.floor(file.modifiedAt / 1000) * 1000;
+      // A date in the future validates nothing (RFC 9110 §8.8.2.1): leave it out.
+      return { etag, lastModified: second <= Date.now() ? second : undefined };
+    }
+    if (file.version === undefined) return { etag };
+    return { etag, lastModified: this.dates.dateOf(name, file.version) };
+  }
 
   get activeRequests(): number {
     return this.active;
@@ -197,11 +191,7 @@ export class HttpFrontend {
           if (server) gone.push(server);
           this.servers.delete(a);
         }
-        for (const server of this.servers.values()) {
-          server.maxConnections = limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS;
-          server.headersTimeout = limits.headersTimeoutMs ?? DEFAULT_HTTP_HEADERS_TIMEOUT_MS;
-          server.requestTimeout = server.headersTimeout + 5000;
-        }
+        for (const server of this.servers.values()) applyLimits(server, fullLimits(limits));
         for (const [key, server] of opened) this.servers.set(key, server);
         // No new connections; requests in progress finish, however long (close() cuts them).
         for (const server of gone) {
@@ -228,10 +218,13 @@ export class HttpFrontend {
     const opened = new Map<string, Server>();
     try {
       for (const spec of addresses) {
-        const server = createLimitedServer((req, res) => void this.handle(req, res), {
-          maxConnections: limits.maxConnections ?? DEFAULT_HTTP_MAX_CONNECTIONS,
-          headersTimeoutMs: limits.headersTimeoutMs ?? DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
-        });
+        const server = createLimitedServer(
+          containRequests(
+            (req, res) => this.handle(req, res),
+            (err) => this.hooks.unexpected('http', err),
+          ),
+          fullLimits(limits),
+        );
         const text = await listenOn(server, spec, 6970);
         opened.set(text, server);
       }
@@ -265,6 +258,7 @@ export class HttpFrontend {
     const info = { transport: 'http' as const, name, remote };
     const abort = new AbortController();
     res.once('close', () => abort.abort());
+    const socket = res.socket;
     this.active++;
     try {
       const file = await this.hooks.resolve(name, {
@@ -280,8 +274,23 @@ export class HttpFrontend {
         // Configuration files change when a phone moves cluster: never let a cache in between keep them.
         'Cache-Control': 'no-cache',
       };
-      if (file.version) headers.ETag = `"${file.version}"`;
-      const range = parseRange(req.headers.range, size);
+      const validators = this.validators(name, file);
+      if (validators.etag) headers.ETag = validators.etag;
+      if (validators.lastModified !== undefined)
+        headers['Last-Modified'] = new Date(validators.lastModified).toUTCString();
+      if (notModified(req.headers, validators)) {
+        const { 'Content-Type': _type, 'Accept-Ranges': _ranges, ...kept } = headers;
+        res.writeHead(304, kept).end();
+        this.hooks.served({
+          ...info,
+          ...origin(file),
+          bytes: 0,
+          durationMs: performance.now() - started,
+          status: 304,
+        });
+        return;
+      }
+      const range = rangeApplies(req.headers, validators) ? parseRange(req.headers.range, size) : undefined;
       if (range === 'unsatisfiable') {
         res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}`, 'Content-Length': 0 }).end();
         this.hooks.failed({
@@ -301,7 +310,11 @@ export class HttpFrontend {
         res.once('close', resolve);
         res.end(req.method === 'HEAD' ? undefined : body);
       });
-      if (!res.writableFinished) throw new Error('connection closed before the body was sent');
+      // A destroyed socket empties its buffer, so writableFinished alone reads true for a body
+      // cut half-way: a response cut for a stalled reader is `errored`, and a client that went
+      // away mid-body left its error (ECONNRESET, EPIPE) on the socket.
+      if (!res.writableFinished || res.errored || socket?.errored)
+        throw new Error('connection closed before the body was sent');
       this.hooks.served({
         ...info,
         source: file.source,

@@ -32,12 +32,16 @@ export {
   DEFAULT_ADMIN_PORT,
   DEFAULT_CACHE_TTL_SECONDS,
   DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
+  DEFAULT_HTTP_IDLE_TIMEOUT_MS,
   DEFAULT_HTTP_MAX_CONNECTIONS,
+  DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
+  DEFAULT_HTTP_MIN_BYTES_PER_SECOND,
   DEFAULT_HTTP_PORT,
   DEFAULT_TFTP_PORT,
   type ProxyConfig,
   type ProxyConfigInput,
 } from './config-schema.js';
+export type { FailureSite } from './contain.js';
 export { canBind, type Demo, type DemoCluster, type DemoOptions, startDemo } from './demo.js';
 export { DEMO_CLUSTERS, DEMO_COMMON_FILES, DEMO_LOCAL_PHONE, phoneConfigXml } from './demo-files.js';
 export { fileDiscovery } from './discovery-file.js';
@@ -52,17 +56,17 @@ export {
 export type { FailedInfo, RequestInfo, ServedInfo } from './events.js';
 export { PROXIED_HEADER } from './http-frontend.js';
 export { type ByteRange, parseRange } from './http-range.js';
+export type { HttpLimits } from './http-server-limits.js';
 export { type MetricsProbe, ProxyMetrics, type ServedSource, type Transport } from './metrics.js';
-export {
-  type BoundAddress,
-  createProxyServer,
-  type FlushSelector,
-  type ProxyAddresses,
-  type ProxyComponents,
-  ProxyServer,
-  type ProxyServerEvents,
-  type ProxyStatus,
-} from './proxy-server.js';
+export { guardProcess, type ProcessFailureKind } from './process-guard.js';
+export { createProxyServer, type ProxyComponents, ProxyServer } from './proxy-server.js';
+export type {
+  BoundAddress,
+  FlushSelector,
+  ProxyAddresses,
+  ProxyServerEvents,
+  ProxyStatus,
+} from './proxy-types.js';
 export { effectiveConfig, planReload, type ReloadResult } from './reload.js';
 export { resolverInit } from './resolver-init.js';
 export { type InheritedSocket, parseProcNet, type SystemdSocketsOptions, systemdSockets } from './systemd.js';

@@ -28,6 +28,7 @@ export class ProxyMetrics {
   readonly failovers: Counter<'cluster'>;
   readonly reloads: Counter<'result'>;
   readonly resolveSeconds: Histogram<'source'>;
+  readonly unexpectedErrors: Counter<'where'>;
 
   constructor(probe: MetricsProbe) {
     const registers = [this.registry];
@@ -72,6 +73,12 @@ export class ProxyMetrics {
       help: 'Time to resolve a file name to its contents, by source',
       labelNames: ['source'],
       buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+      registers,
+    });
+    this.unexpectedErrors = new Counter({
+      name: 'ptftp_unexpected_errors_total',
+      help: 'Failures that escaped the code meant to handle them (tftp, http, admin, reload, listener, process); the server kept serving',
+      labelNames: ['where'],
       registers,
     });
     new Gauge({

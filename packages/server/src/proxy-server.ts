@@ -9,76 +9,28 @@ import {
   type Store,
   TopologyError,
 } from '@ptftp/resolver';
-import { endpointUrl, formatEndpoint } from './address.js';
+import { endpointUrl } from './address.js';
 import { AdminEndpoint } from './admin.js';
 import { parseConfig } from './config-load.js';
 import type { ProxyConfig, ProxyConfigInput } from './config-schema.js';
+import { type FailureSite, toError } from './contain.js';
 import { fileDiscovery } from './discovery-file.js';
-import { ConfigError, ListenError, StateError } from './errors.js';
-import type { FailedInfo, FrontendHooks, ResolvedFile, ServedInfo } from './events.js';
+import { ConfigError, StateError } from './errors.js';
+import type { FrontendHooks, ResolvedFile } from './events.js';
 import { HttpFrontend } from './http-frontend.js';
+import { splitInherited, withInherited } from './inherited.js';
 import { ProxyMetrics } from './metrics.js';
+import type {
+  BoundAddress,
+  FlushSelector,
+  ProxyAddresses,
+  ProxyServerEvents,
+  ProxyStatus,
+} from './proxy-types.js';
 import { effectiveConfig, planReload, type ReloadResult } from './reload.js';
 import { readSigning, resolverInit } from './resolver-init.js';
 import type { InheritedSocket } from './systemd.js';
 import { TftpFrontend } from './tftp-frontend.js';
-
-/** A socket the server listens on. */
-export interface BoundAddress {
-  readonly address: string;
-  readonly port: number;
-  readonly family: 4 | 6;
-  /** `tftp://127.0.0.1:6969`, `http://[::1]:6970`. */
-  readonly url: string;
-}
-
-/** Every socket of a started server. */
-export interface ProxyAddresses {
-  readonly tftp: readonly BoundAddress[];
-  readonly http: readonly BoundAddress[];
-  readonly admin?: BoundAddress | undefined;
-}
-
-/** Which cached entries {@link ProxyServer.flush} drops. No selector: all of them. */
-export interface FlushSelector {
-  readonly name?: string;
-  /** A glob over file names, as in `commonFiles` (`SEP*.cnf.xml`). */
-  readonly pattern?: string;
-  /** Device names (`SEP001122334455`): every cached file of each device. */
-  readonly device?: string | readonly string[];
-}
-
-/** What `status` (and `ptftp status`) reports. */
-export interface ProxyStatus {
-  readonly state: 'idle' | 'running' | 'closing' | 'closed';
-  readonly startedAt?: string | undefined;
-  readonly uptimeSeconds: number;
-  readonly addresses: ProxyAddresses;
-  readonly activeSessions: { tftp: number; http: number };
-  readonly cache: { entries: number; bytes: number; hits: number; misses: number };
-  readonly clusters: unknown;
-  readonly reloads: { applied: number; rejected: number; lastError?: string | undefined };
-}
-
-/** Events of {@link ProxyServer}; the CLI turns them into log lines. */
-export type ProxyServerEvents = {
-  /**
-   * The sockets are bound: once by `start()` (`cause` is `'start'`), then again each time a
-   * reload moves them (`'reload'`).
-   */
-  listening: (addresses: ProxyAddresses, cause: 'start' | 'reload') => void;
-  /** A file reached an endpoint; `source` says where the proxy found it. */
-  served: (info: ServedInfo) => void;
-  /** A request ended without the file (not found, refused, or failed in transfer). */
-  failed: (info: FailedInfo) => void;
-  upstreamError: (info: { clusterId: string; address: string; error: unknown }) => void;
-  failover: (info: { clusterId: string; from: string; to: string }) => void;
-  reloaded: (result: ReloadResult, config: ProxyConfig) => void;
-  reloadRejected: (error: Error) => void;
-  /** A discovery refresh ran; `ok: false` kept the clusters in effect. */
-  discovery: (result: { ok: boolean; violations?: { path: string; message: string }[] }) => void;
-  close: () => void;
-};
 
 /** Collaborators, kept apart from the configuration (`init`) so tests and embedders can replace them. */
 export interface ProxyComponents {
@@ -97,40 +49,6 @@ export interface ProxyComponents {
    * `listen`, TCP ones replace `http.listen`, for as long as the server runs.
    */
   inheritedSockets?: readonly InheritedSocket[];
-}
-
-/** The configuration with the addresses of inherited sockets in place of the configured ones. */
-function withInherited(config: ProxyConfig, inherited: readonly InheritedSocket[] | undefined): ProxyConfig {
-  if (!inherited || inherited.length === 0) return config;
-  const addr = (s: InheritedSocket) => formatEndpoint({ host: s.address, port: s.port });
-  const { udp, http, admin } = splitInherited(inherited);
-  // A socket systemd was told to pass is meant to be served: it switches its front end on.
-  return {
-    ...config,
-    ...(udp.length > 0 && { listen: udp.map(addr) }),
-    ...(http.length > 0 && { http: { ...config.http, enabled: true, listen: http.map(addr) } }),
-    ...(admin && { admin: { ...config.admin, enabled: true, listen: addr(admin) } }),
-  };
-}
-
-/**
- * Which front end each inherited socket serves: UDP ones TFTP; a TCP one named `admin`
- * (`FileDescriptorName=admin`) the admin endpoint; every other TCP one HTTP.
- */
-function splitInherited(inherited: readonly InheritedSocket[]): {
-  udp: InheritedSocket[];
-  http: InheritedSocket[];
-  admin: InheritedSocket | undefined;
-} {
-  const udp = inherited.filter((s) => s.protocol === 'udp');
-  const tcp = inherited.filter((s) => s.protocol === 'tcp');
-  const admins = tcp.filter((s) => s.name === 'admin');
-  if (admins.length > 1)
-    throw new ListenError(
-      admins.map((s) => `systemd fd ${s.fd}`).join(', '),
-      new Error('more than one socket named "admin": the admin endpoint takes one'),
-    );
-  return { udp, http: tcp.filter((s) => s.name !== 'admin'), admin: admins[0] };
 }
 
 function family(address: string): 4 | 6 {
@@ -206,10 +124,56 @@ export class ProxyServer extends EventEmitter<{
         this.metrics.requests.inc({ transport: info.transport, result: info.result });
         this.emit('failed', info);
       },
+      unexpected: (where, error) => this.reportUnexpected(where, error),
     };
     this.tftp = new TftpFrontend(hooks, config.limits);
     this.http = new HttpFrontend(hooks);
     this.admin = new AdminEndpoint(this);
+  }
+
+  /**
+   * Emit to the listeners, keeping their failures theirs: a listener that throws (a logger on a
+   * full disk, an embedder's bug) is reported as `unexpectedError` and the request, transfer or
+   * reload that emitted goes on. Without this, a throw from a `served` listener would surface
+   * inside a socket callback of the TFTP or HTTP front end.
+   */
+  override emit<K extends keyof ProxyServerEvents>(
+    event: K,
+    ...args: Parameters<ProxyServerEvents[K]>
+  ): boolean {
+    // Each listener on its own: one that throws neither stops the ones after it (the logger)
+    // nor reaches the emitter. rawListeners is a copy, with `once` wrappers that remove themselves.
+    const listeners = this.rawListeners(event) as ((...a: unknown[]) => unknown)[];
+    for (const listener of listeners) {
+      try {
+        listener.apply(this, args);
+      } catch (err) {
+        // A failing unexpectedError listener is counted by its caller and not reported again.
+        if (event !== 'unexpectedError')
+          this.reportUnexpected('listener', err, `a "${event}" listener threw`);
+      }
+    }
+    return listeners.length > 0;
+  }
+
+  /**
+   * Count a failure that escaped a request's own handling (`ptftp_unexpected_errors_total`,
+   * labelled by `where`) and emit `unexpectedError`; never throws. The front ends call it for
+   * their requests; {@link guardProcess} routes the process's unhandled rejections here.
+   *
+   * @example
+   * ```ts
+   * guardProcess((error, kind) => server.reportUnexpected('process', error, kind));
+   * server.on('unexpectedError', ({ where, error }) => console.error(where, error));
+   * ```
+   */
+  reportUnexpected(where: FailureSite, error: unknown, detail?: string): void {
+    try {
+      this.metrics.unexpectedErrors.inc({ where });
+      this.emit('unexpectedError', { where, error: toError(error), detail });
+    } catch {
+      // Reporting is the last line of defence: nothing may escape from here.
+    }
   }
 
   /** The configuration in effect (after reloads; restart-only keys as started). */

@@ -7,6 +7,7 @@ import {
 } from '@ptftp/protocol';
 import { formatEndpoint } from './address.js';
 import type { ProxyConfig } from './config-schema.js';
+import { contained } from './contain.js';
 import { ListenError } from './errors.js';
 import { type FrontendHooks, failureKind, type ResolvedFile } from './events.js';
 
@@ -83,30 +84,38 @@ export class TftpFrontend {
       ...liveOptions(this.limits),
       ...(this.limits.ports !== undefined && { ports: this.limits.ports }),
     });
-    server.on('transferComplete', (stats) => {
-      const key = `${stats.remote.address}|${stats.remote.port}|${stats.filename}`;
-      const entry = this.pending.get(key);
-      this.pending.delete(key);
-      if (!entry) return;
-      this.hooks.served({
-        transport: 'tftp',
-        name: entry.file.name,
-        remote: { address: stats.remote.address, port: stats.remote.port },
-        source: entry.file.source,
-        clusterId: entry.file.clusterId,
-        address: entry.file.address,
-        bytes: stats.bytes,
-        durationMs: performance.now() - entry.started,
-      });
-    });
-    server.on('transferError', (err, info) => {
-      const remote = info.remote ?? { address: '', port: 0 };
-      const name = info.filename ?? '';
-      const key = `${remote.address}|${remote.port}|${name}`;
-      // Errors raised by the handler were reported already; this is for transfers that broke later.
-      if (!this.pending.delete(key)) return;
-      this.hooks.failed({ transport: 'tftp', name, remote, result: 'error', error: err });
-    });
+    // These run inside the protocol server's socket callbacks: a throw there is reported, not unwound.
+    const report = (err: Error) => this.hooks.unexpected('tftp', err);
+    server.on(
+      'transferComplete',
+      contained((stats) => {
+        const key = `${stats.remote.address}|${stats.remote.port}|${stats.filename}`;
+        const entry = this.pending.get(key);
+        this.pending.delete(key);
+        if (!entry) return;
+        this.hooks.served({
+          transport: 'tftp',
+          name: entry.file.name,
+          remote: { address: stats.remote.address, port: stats.remote.port },
+          source: entry.file.source,
+          clusterId: entry.file.clusterId,
+          address: entry.file.address,
+          bytes: stats.bytes,
+          durationMs: performance.now() - entry.started,
+        });
+      }, report),
+    );
+    server.on(
+      'transferError',
+      contained((err, info) => {
+        const remote = info.remote ?? { address: '', port: 0 };
+        const name = info.filename ?? '';
+        const key = `${remote.address}|${remote.port}|${name}`;
+        // Errors raised by the handler were reported already; this is for transfers that broke later.
+        if (!this.pending.delete(key)) return;
+        this.hooks.failed({ transport: 'tftp', name, remote, result: 'error', error: err });
+      }, report),
+    );
     this.server = server;
     let bound: Awaited<ReturnType<TftpServer['listen']>>;
     try {

@@ -100,7 +100,10 @@ describe('configuration: validation with every problem listed by path', () => {
       enabled: true,
       listen: ['127.0.0.1:6970'],
       maxConnections: 1024,
+      maxConnectionsPerAddress: 64,
       headersTimeoutMs: 10_000,
+      idleTimeoutMs: 30_000,
+      minBytesPerSecond: 1024,
     });
   });
 

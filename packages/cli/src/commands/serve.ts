@@ -6,6 +6,7 @@ import {
   DEFAULT_HTTP_PORT,
   DEFAULT_TFTP_PORT,
   formatEndpoint,
+  guardProcess,
   type InheritedSocket,
   loadConfig,
   type ProxyConfig,
@@ -204,6 +205,10 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
   }
   if (opts.config || opts.root) announce(io, server);
 
+  // One request must never take the proxy down: what escapes every request path's own handling
+  // is logged and counted (ptftp_unexpected_errors_total{where="process"}), and serving goes on.
+  const running = server;
+  const unguard = guardProcess((error, kind) => running.reportUnexpected('process', error, kind));
   const stop = waitForStop(onHup);
   try {
     const signal = await stop.stopped;
@@ -212,6 +217,7 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
     io.stdout('stopped\n');
   } finally {
     stop.dispose();
+    unguard();
   }
 }
 
