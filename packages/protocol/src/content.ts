@@ -33,6 +33,12 @@ export interface Content {
   /** Epoch ms of the last change, when known (HTTP Last-Modified). */
   readonly modifiedAt?: number | undefined;
   /**
+   * Reads that start and end on multiples of this many bytes are answered with views of
+   * shared memory and no copy (a disk content's chunk cache); a reader that can choose its
+   * ranges (a TFTP block source) aligns to it. Undefined: any range is as cheap.
+   */
+  readonly readAlign?: number | undefined;
+  /**
    * The bytes `[offset, offset + length)` clipped to the size, as a view with no copy, when
    * they are in memory now; otherwise undefined (then call `read`). Never waits.
    */

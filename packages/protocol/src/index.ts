@@ -8,6 +8,8 @@ export { bufferContent, type Content, isContent, readAll } from './content.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './fs-handler.js';
+export { DiskFiles, type DiskFilesOptions } from './disk-content.js';
+export { SafeRoot, type SafeRootOptions } from './safe-root.js';
 export * from './fs-write-handler.js';
 export * from './handler.js';
 export type { InheritedListenSocket } from './listen-address.js';
