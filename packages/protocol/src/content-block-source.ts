@@ -12,6 +12,8 @@ import { AbortedError, isPtftpError, type PtftpError, SizeMismatchError } from '
 
 /** Bytes per read when the content states no alignment: a file system's usual read size. */
 const DEFAULT_READ_BYTES = 64 * 1024;
+/** Bytes per read when blocks are too large to align (blksize near 64 KiB). */
+const LARGE_READ_BYTES = 1024 * 1024;
 
 /** Blocks from a content handle at one block size; releases the handle once, on `close()`. */
 export class ContentBlockSource implements BlockSource {
@@ -88,10 +90,16 @@ export class ContentBlockSource implements BlockSource {
     while (this.#nextRead <= limit) {
       const first = this.#nextRead;
       const offset = (first - 1) * this.blksize;
-      // Up to the next alignment boundary, in whole blocks; a block that straddles a boundary is
-      // read alone (a small copy) so the ranges after it start aligned again.
-      const boundary = (Math.floor(offset / this.#align) + 1) * this.#align;
-      const blocks = Math.max(1, Math.min(limit - first + 1, Math.floor((boundary - offset) / this.blksize)));
+      let blocks: number;
+      if (2 * this.blksize > this.#align) {
+        // Blocks as large as the alignment unit would all straddle it: read plain spans instead.
+        blocks = Math.min(limit - first + 1, Math.max(1, Math.floor(LARGE_READ_BYTES / this.blksize)));
+      } else {
+        // Up to the next alignment boundary, in whole blocks; a block that straddles a boundary is
+        // read alone (a small copy) so the ranges after it start aligned again.
+        const boundary = (Math.floor(offset / this.#align) + 1) * this.#align;
+        blocks = Math.max(1, Math.min(limit - first + 1, Math.floor((boundary - offset) / this.blksize)));
+      }
       this.#nextRead = first + blocks;
       this.#read(first, blocks);
     }
@@ -113,12 +121,17 @@ export class ContentBlockSource implements BlockSource {
     if (short) {
       // Fewer bytes than asked: the content ended here (read() is short only at the end).
       const last = first + full;
-      if (this.lastBlock !== undefined && last !== this.lastBlock) {
-        this.#onFail(new SizeMismatchError(this.size!, (last - 1) * this.blksize + (bytes.length % this.blksize)));
+      if (this.size !== undefined && last !== this.lastBlock) {
+        this.#onFail(new SizeMismatchError(this.size, (last - 1) * this.blksize + (bytes.length % this.blksize)));
         return;
       }
-      this.lastBlock = last;
+      // Size unknown: reads past the end come back empty, perhaps before the one that found it.
+      if (this.lastBlock === undefined || last < this.lastBlock) {
+        for (const n of this.#blocks.keys()) if (n > last) this.#blocks.delete(n);
+        this.lastBlock = last;
+      }
     }
+    if (this.lastBlock !== undefined && first > this.lastBlock) return;
     const count = short ? full + 1 : blocks;
     for (let i = 0; i < count; i++) {
       const n = first + i;

@@ -71,6 +71,8 @@ class DiskContent implements Content {
     if (align === undefined) return this.#readRange(start, end - start);
     const first = Math.floor(start / align);
     const last = Math.floor((end - 1) / align);
+    // A range over three chunks or more (a large blksize read ahead): one read, no cache.
+    if (last - first >= 2) return this.#readRange(start, end - start);
     if (first === last) {
       const chunk = await this.#chunk(first);
       return chunk.subarray(start - first * align, end - first * align);
