@@ -199,6 +199,6 @@ describe('createFsHandler on the wire: folders, and sparse files past 2 GiB and 
     peer.ack(0, oack.port);
     const d1 = await peer.next();
     expect(d1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
-    if (d1.packet.opcode === Opcode.DATA) expect(d1.packet.data.equals(Buffer.alloc(65464))).toBe(true);
+    if (d1.packet.opcode === Opcode.DATA) expect(Buffer.from(d1.packet.data).equals(Buffer.alloc(65464))).toBe(true);
   });
 });
