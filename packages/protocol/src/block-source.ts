@@ -4,9 +4,9 @@
  * read-ahead. netascii is applied here so sessions only see wire bytes.
  */
 import type { Readable } from 'node:stream';
-import { AbortedError, isPtftpError, type PtftpError, SizeMismatchError } from './errors.js';
-import { ContentBlockSource, contentStream } from './content-block-source.js';
 import { type Content, isContent } from './content.js';
+import { ContentBlockSource, contentStream } from './content-block-source.js';
+import { AbortedError, isPtftpError, type PtftpError, SizeMismatchError } from './errors.js';
 import type { ReadResult } from './handler.js';
 import { encodeNetascii } from './netascii.js';
 

@@ -86,6 +86,8 @@ export class ContentBlockSource implements BlockSource {
     // Blocks below #nextRead and above #acked are held or in flight (a retransmission finds
     // them there); the session never asks past #acked + windowsize, inside the horizon.
     if (n > this.#nextRead) this.#nextRead = n;
+    // Refill only once half the read-ahead is used: reads of many blocks, not one per ACK.
+    else if (this.#nextRead > this.#acked + (this.#horizon >> 1)) return;
     const limit = Math.min(this.#acked + this.#horizon, this.lastBlock ?? Number.POSITIVE_INFINITY);
     while (this.#nextRead <= limit) {
       const first = this.#nextRead;
@@ -122,7 +124,9 @@ export class ContentBlockSource implements BlockSource {
       // Fewer bytes than asked: the content ended here (read() is short only at the end).
       const last = first + full;
       if (this.size !== undefined && last !== this.lastBlock) {
-        this.#onFail(new SizeMismatchError(this.size, (last - 1) * this.blksize + (bytes.length % this.blksize)));
+        this.#onFail(
+          new SizeMismatchError(this.size, (last - 1) * this.blksize + (bytes.length % this.blksize)),
+        );
         return;
       }
       // Size unknown: reads past the end come back empty, perhaps before the one that found it.

@@ -130,8 +130,14 @@ class DiskContent implements Content {
     this.table.diskReads++;
     return new Promise((resolve, reject) => {
       const next = (done: number): void => {
-        if (done === length) return resolve(buf);
-        if (this.closed) return reject(new AbortedError('file handle released'));
+        if (done === length) {
+          resolve(buf);
+          return;
+        }
+        if (this.closed) {
+          reject(new AbortedError('file handle released'));
+          return;
+        }
         fs.read(this.fd, buf, done, length - done, start + done, (err, n) => {
           if (err) reject(err);
           else if (n === 0) reject(new AbortedError(`${this.path} shrank while being read`));

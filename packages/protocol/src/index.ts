@@ -5,15 +5,15 @@
  */
 export * from './client.js';
 export { bufferContent, type Content, isContent, readAll } from './content.js';
+export { DiskFiles, type DiskFilesOptions } from './disk-content.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './fs-handler.js';
-export { DiskFiles, type DiskFilesOptions } from './disk-content.js';
-export { SafeRoot, type SafeRootOptions } from './safe-root.js';
 export * from './fs-write-handler.js';
 export * from './handler.js';
 export type { InheritedListenSocket } from './listen-address.js';
 export * from './netascii.js';
 export * from './options.js';
 export * from './packet.js';
+export { SafeRoot, type SafeRootOptions } from './safe-root.js';
 export * from './server.js';

@@ -79,7 +79,10 @@ function readWhole(fd: number, size: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(size);
   return new Promise((resolve, reject) => {
     const next = (offset: number): void => {
-      if (offset >= size) return resolve(buf);
+      if (offset >= size) {
+        resolve(buf);
+        return;
+      }
       fs.read(fd, buf, offset, size - offset, offset, (err, n) => {
         if (err) reject(err);
         else if (n === 0) resolve(buf.subarray(0, offset));
@@ -175,7 +178,8 @@ export class SafeRoot {
         const data = await this.#whole.get(full, key, async () => {
           const bytes = await readWhole(fd, st.size);
           // Rewritten in place while read: serve neither half; the next request reads it anew.
-          if (statKey(await fstat(fd)) !== key) throw new FileNotFoundError(name, `${name} changed while read`);
+          if (statKey(await fstat(fd)) !== key)
+            throw new FileNotFoundError(name, `${name} changed while read`);
           return bytes;
         });
         return this.#smallContent(data, st);

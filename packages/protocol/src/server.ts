@@ -870,6 +870,12 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       sendQuietly(socket, UNKNOWN_TID, rinfo.port, rinfo.address);
       return;
     }
+    const session = record.session;
+    // The per-block message of a read: an ACK goes straight in, with no packet object decoded.
+    if (msg.length === 4 && msg[0] === 0 && msg[1] === Opcode.ACK && session instanceof ReadSession) {
+      session.ack((msg[2]! << 8) | msg[3]!);
+      return;
+    }
     let packet: Packet;
     try {
       packet = decodePacket(msg);
@@ -877,7 +883,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       this.emit('malformedPacket', err as MalformedPacketError, record.remote);
       return;
     }
-    record.session?.handle(packet);
+    session?.handle(packet);
   }
 
   private observerFor(record: SessionRecord): SessionObserver {

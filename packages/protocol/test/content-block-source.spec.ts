@@ -1,8 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { wireBlock } from '../src/block-numbers.js';
 import { toBlockSource } from '../src/block-source.js';
-import { ContentBlockSource } from '../src/content-block-source.js';
 import type { Content } from '../src/content.js';
+import { ContentBlockSource } from '../src/content-block-source.js';
 import { AbortedError } from '../src/errors.js';
 import { NetasciiDecoder } from '../src/netascii.js';
 
@@ -12,7 +12,7 @@ const decodeNetascii = (wire: Buffer): Buffer => {
 };
 
 /** Byte at `offset` of the synthetic file: depends on the high bits too, so a 4 GiB slip shows. */
-const byteAt = (offset: number): number => (offset % 251 ^ Math.floor(offset / 2 ** 32) * 17) & 0xff;
+const byteAt = (offset: number): number => ((offset % 251) ^ (Math.floor(offset / 2 ** 32) * 17)) & 0xff;
 
 /** A file of any size whose bytes are computed, with every read recorded. */
 class SyntheticContent implements Content {

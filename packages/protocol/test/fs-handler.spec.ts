@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readAll } from '../src/content.js';
 import { AccessViolationError, FileNotFoundError, IsDirectoryError } from '../src/errors.js';
 import { createFsHandler, resolveSafePath } from '../src/fs-handler.js';
 import type { ReadRequest, ReadResult } from '../src/handler.js';
-import { readAll } from '../src/content.js';
 
 const request = (filename: string): ReadRequest => ({
   filename,

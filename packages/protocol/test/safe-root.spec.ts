@@ -1,12 +1,21 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ContentBlockSource } from '../src/content-block-source.js';
 import type { Content } from '../src/content.js';
+import { ContentBlockSource } from '../src/content-block-source.js';
 import { AccessViolationError, IsDirectoryError, ServerBusyError } from '../src/errors.js';
 import { fsErrorToTftp } from '../src/fs-errors.js';
 import { SafeRoot } from '../src/safe-root.js';
@@ -107,10 +116,14 @@ try {
   console.log(JSON.stringify({ code: err.code, tftpCode: err.tftpCode, message: err.message, held: held.length }));
 }`,
     );
-    const run = spawnSync('sh', ['-c', `ulimit -n 60 && exec "${process.execPath}" --import tsx "${script}"`], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+    const run = spawnSync(
+      'sh',
+      ['-c', `ulimit -n 60 && exec "${process.execPath}" --import tsx "${script}"`],
+      {
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
     const out = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}');
     expect(out).toMatchObject({ code: 'PTFTP_ERR_BUSY', tftpCode: 0, message: 'server busy' });
     expect(out.held).toBeGreaterThan(0);
@@ -149,9 +162,9 @@ describe('SafeRoot: files past 4 GiB are read at the right offsets', () => {
     source.release(n - 1);
     const block = await vi.waitFor(() => source.block(n) ?? Promise.reject(new Error('not yet')));
     const at = 2 ** 32 - 10 - (n - 1) * blksize;
-    expect(block.subarray(at, at + Math.min(mark.length, blksize - at)).equals(mark.subarray(0, blksize - at))).toBe(
-      true,
-    );
+    expect(
+      block.subarray(at, at + Math.min(mark.length, blksize - at)).equals(mark.subarray(0, blksize - at)),
+    ).toBe(true);
     const last = Math.floor(size / blksize) + 1;
     expect(source.lastBlock).toBe(last);
     source.release(last - 1);

@@ -155,7 +155,10 @@ describe('a read handler may return { content }: blocks read by offset, the hand
   it('netascii from a content handle: translated on the wire, and no tsize (the wire size is not known ahead)', async () => {
     const { content, state } = counted(Buffer.from('a\nb\rc\n'.repeat(300)));
     const { port } = await startServer({ handler: () => ({ content }) });
-    const got = await rawRead(await openPeer(), port, 'f', { mode: 'netascii', options: { tsize: '0', blksize: '1024' } });
+    const got = await rawRead(await openPeer(), port, 'f', {
+      mode: 'netascii',
+      options: { tsize: '0', blksize: '1024' },
+    });
     expect(got.oack).toEqual({ blksize: '1024' });
     expect(got.data.equals(Buffer.from('a\r\nb\r\x00c\r\n'.repeat(300)))).toBe(true);
     await vi.waitFor(() => expect(state.released).toBe(1));
@@ -195,10 +198,14 @@ describe('createFsHandler on the wire: folders, and sparse files past 2 GiB and 
     const peer = await openPeer();
     peer.rrq(port, 'huge.bin', { tsize: '0', blksize: '65464' });
     const oack = await peer.next();
-    expect(oack.packet).toMatchObject({ opcode: Opcode.OACK, options: { tsize: String(size), blksize: '65464' } });
+    expect(oack.packet).toMatchObject({
+      opcode: Opcode.OACK,
+      options: { tsize: String(size), blksize: '65464' },
+    });
     peer.ack(0, oack.port);
     const d1 = await peer.next();
     expect(d1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
-    if (d1.packet.opcode === Opcode.DATA) expect(Buffer.from(d1.packet.data).equals(Buffer.alloc(65464))).toBe(true);
+    if (d1.packet.opcode === Opcode.DATA)
+      expect(Buffer.from(d1.packet.data).equals(Buffer.alloc(65464))).toBe(true);
   });
 });

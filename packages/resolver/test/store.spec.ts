@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readAll } from '@ptftp/protocol';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FolderStore, MemoryStore } from '../src/index.js';
 import { runStoreCompliance } from '../src/testing/index.js';
 
