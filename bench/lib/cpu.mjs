@@ -39,7 +39,7 @@ function atftpPinned(port, remote, out, blksize, clientCore) {
     const args = ['-c', String(clientCore), binaries.atftp, '--option', `blksize ${blksize}`];
     args.push('-g', '-r', remote, '-l', out, '127.0.0.1', String(port));
     const child = spawn('taskset', args, { stdio: 'ignore' });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       resolve(code);

@@ -12,6 +12,8 @@ import { AbortedError, isPtftpError, type PtftpError, SizeMismatchError } from '
 
 /** Bytes per read when the content states no alignment: a file system's usual read size. */
 const DEFAULT_READ_BYTES = 64 * 1024;
+/** The most a transfer reads ahead of its peer's acknowledgements. */
+const MAX_READ_AHEAD_BYTES = 1024 * 1024;
 /** Bytes per read when blocks are too large to align (blksize near 64 KiB). */
 const LARGE_READ_BYTES = 1024 * 1024;
 
@@ -29,8 +31,9 @@ export class ContentBlockSource implements BlockSource {
   #nextRead = 1;
   /** Highest block acknowledged. */
   #acked = 0;
-  /** Blocks read ahead of the acknowledged one at most. */
-  readonly #horizon: number;
+  /** Blocks read ahead of the acknowledged one at most; doubles when the peer outruns it. */
+  #horizon: number;
+  readonly #maxHorizon: number;
   readonly #align: number;
   readonly #abort = new AbortController();
   #closed = false;
@@ -50,8 +53,10 @@ export class ContentBlockSource implements BlockSource {
     }
     this.#align = content.readAlign ?? DEFAULT_READ_BYTES;
     // Two windows, and at least one aligned read's worth, so a lockstep peer at blksize 512 does
-    // not wait for the disk at every block.
+    // not wait for the disk at every block. A peer that keeps finding its next block not read
+    // yet doubles it, up to 1 MiB: a stalled phone holds little, a fast one is not held back.
     this.#horizon = Math.max(2 * windowsize, Math.ceil(this.#align / blksize) + 1);
+    this.#maxHorizon = Math.max(this.#horizon, Math.ceil(MAX_READ_AHEAD_BYTES / blksize));
   }
 
   block(n: number): Buffer | undefined {
@@ -62,6 +67,8 @@ export class ContentBlockSource implements BlockSource {
       return whole.subarray(start, Math.min(start + this.blksize, whole.length));
     }
     const held = this.#blocks.get(n);
+    if (held === undefined && n > 1 && this.#horizon < this.#maxHorizon)
+      this.#horizon = Math.min(this.#maxHorizon, this.#horizon * 2);
     this.#readAhead(n);
     return held;
   }
