@@ -152,6 +152,33 @@ describe('a read handler may return { content }: blocks read by offset, the hand
     await vi.waitFor(() => expect(state.released).toBe(1));
   });
 
+  it('a lost DATA is resent from the held read-ahead with the same bytes (read by offset, not re-streamed)', async () => {
+    const data = pattern(20 * 512 + 9);
+    const { content, state } = counted(data);
+    const { port } = await startServer({ handler: () => ({ content }), retransmitTimeoutMs: 100 });
+    const peer = await openPeer();
+    peer.rrq(port, 'f');
+    const got: Buffer[] = [];
+    let dropped = false;
+    for (let i = 0; i < 100; i++) {
+      const r = await peer.next();
+      if (r.packet.opcode !== Opcode.DATA) throw new Error(`expected DATA, got opcode ${r.packet.opcode}`);
+      const block = r.packet.block;
+      if (block === 3 && !dropped) {
+        // As if DATA 3 was lost: no ACK; the server's timer sends it again.
+        dropped = true;
+        continue;
+      }
+      if (block === got.length + 1) got.push(Buffer.from(r.packet.data));
+      peer.ack(block, r.port);
+      if (r.packet.data.length < 512) break;
+    }
+    expect(dropped).toBe(true);
+    expect(got).toHaveLength(21);
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    await vi.waitFor(() => expect(state.released).toBe(1));
+  });
+
   it('netascii from a content handle: translated on the wire, and no tsize (the wire size is not known ahead)', async () => {
     const { content, state } = counted(Buffer.from('a\nb\rc\n'.repeat(300)));
     const { port } = await startServer({ handler: () => ({ content }) });
