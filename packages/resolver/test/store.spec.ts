@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readAll } from '@ptftp/protocol';
@@ -137,6 +137,30 @@ describe('FolderStore on the shared safe-folder core', () => {
     expect(store.stats.openFiles).toBe(1);
     entry!.content!.release();
     again!.content!.release();
+  });
+
+  it('40 concurrent gets of a 100 MB file share one descriptor and load nothing whole (RSS grows < 32 MiB)', async () => {
+    const root = await seedFolder({});
+    const tail = new TextEncoder().encode('end of the firmware image');
+    const size = 100_000_000;
+    // Sparse: written only at the end, so the test costs no disk.
+    await writeFile(path.join(root, 'P0030801SR01.loads'), new Uint8Array(0));
+    const fh = await open(path.join(root, 'P0030801SR01.loads'), 'r+');
+    await fh.write(tail, 0, tail.length, size - tail.length);
+    await fh.close();
+    const store = new FolderStore(root);
+    const before = process.memoryUsage().rss;
+    const entries = await Promise.all(Array.from({ length: 40 }, () => store.get('P0030801SR01.loads')));
+    expect(entries).toHaveLength(40);
+    for (const e of entries) {
+      expect(e?.size).toBe(size);
+      expect(e?.data).toBeUndefined();
+      const end = await e!.content!.read(size - tail.length, tail.length);
+      expect(Buffer.from(end).equals(Buffer.from(tail))).toBe(true);
+    }
+    expect(store.stats.openFiles).toBe(1);
+    expect(process.memoryUsage().rss - before).toBeLessThan(32 * 1024 * 1024);
+    for (const e of entries) e!.content!.release();
   });
 
   it('descriptors exhausted: get throws ServerBusyError (ERROR 0), it does not resolve undefined', async () => {
