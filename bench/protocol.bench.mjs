@@ -12,15 +12,20 @@
  *    runs it once more with a capped V8 young generation (--max-semi-space-size=1), own row.
  * 2. Throughput: one 64 MiB file at blksize 512/1468/8192 and windowsize 1/16, fetched by a C
  *    client (atftp) and by our Node client; each server runs what it supports.
+ * 3. Per-packet cost: server CPU seconds to send the 64 MiB file at blksize 1468 in lockstep,
+ *    the server pinned to core 1 and atftp to core 0 (/proc/<pid>/stat utime + stime). Ours
+ *    twice: `ptftp serve --root` (the CLI, through the resolver) and the library server alone.
  *
  * Environment: PTFTP_BENCH_RUNS (default 2; best run kept), PTFTP_BENCH_STORM (clients, default 1000),
- * PTFTP_BENCH_BIG_MIB (size of the throughput file, default 64; smaller for a quick smoke run).
+ * PTFTP_BENCH_BIG_MIB (size of the throughput file, default 64; smaller for a quick smoke run),
+ * PTFTP_BENCH_SECTIONS (comma-separated: storm,throughput,cpu; default all).
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serverCpuPerFile, startPtftpCli } from './lib/cpu.mjs';
 import { startAtftpd, startDnsmasq, startNodeDgram, startPtftp, startTftpdHpa } from './lib/peers.mjs';
 import { bootStorm, writeStormFiles } from './lib/storm.mjs';
 import { markdownTable } from './lib/table.mjs';
@@ -30,6 +35,7 @@ const RUNS = Number(process.env.PTFTP_BENCH_RUNS ?? 2);
 const STORM = Number(process.env.PTFTP_BENCH_STORM ?? 1000);
 const BIG_MIB = Number(process.env.PTFTP_BENCH_BIG_MIB ?? 64);
 const BIG = BIG_MIB * 1024 * 1024;
+const SECTIONS = new Set((process.env.PTFTP_BENCH_SECTIONS ?? 'storm,throughput,cpu').split(','));
 const here = dirname(fileURLToPath(import.meta.url));
 
 const SERVERS = [
@@ -74,7 +80,7 @@ const STORM_ROWS = {
   rss: 'storm: server peak RSS, MiB (lower is better)',
   idle: 'server RSS when idle after start, MiB',
 };
-for (const s of SERVERS) {
+for (const s of SECTIONS.has('storm') ? SERVERS : []) {
   let server;
   try {
     server = await s.start(root);
@@ -109,7 +115,7 @@ for (const s of SERVERS) {
 // 16 MiB each by default under a storm's allocation rate): what a memory-bound deployment runs.
 const TUNED_FLAGS = ['--max-semi-space-size=1'];
 const TUNED_ROW = `storm: server peak RSS with ${TUNED_FLAGS.join(' ')}, MiB`;
-{
+if (SECTIONS.has('storm')) {
   let server;
   try {
     server = await startPtftp(root, TUNED_FLAGS);
@@ -128,21 +134,23 @@ const TUNED_ROW = `storm: server peak RSS with ${TUNED_FLAGS.join(' ')}, MiB`;
 
 // --- 2. throughput --------------------------------------------------------------------
 const started = {};
-for (const s of SERVERS) {
+for (const s of SECTIONS.has('throughput') ? SERVERS : []) {
   try {
     started[s.key] = await s.start(root);
   } catch (err) {
     log(`start ${s.key}: ${err.message}`);
   }
 }
-const CONFIGS = [
-  [512, 1],
-  [1468, 1],
-  [8192, 1],
-  [512, 16],
-  [1468, 16],
-  [8192, 16],
-];
+const CONFIGS = !SECTIONS.has('throughput')
+  ? []
+  : [
+      [512, 1],
+      [1468, 1],
+      [8192, 1],
+      [512, 16],
+      [1468, 16],
+      [8192, 16],
+    ];
 const throughputRows = [];
 for (const [blksize, windowsize] of CONFIGS) {
   for (const client of ['atftp', 'ptftp']) {
@@ -182,6 +190,40 @@ const peakRss = started.ptftp?.peakRssKiB();
 for (const s of Object.values(started)) await s.stop();
 if (peakRss !== undefined) record('throughput phase: ptftp server peak RSS, MiB', 'ptftp', peakRss / 1024);
 
+// --- 3. per-packet cost --------------------------------------------------------------
+const CPU_ROW = `server CPU s per ${BIG_MIB} MiB, b1468 w1, pinned to one core (ptftp = \`ptftp serve --root\`; lower is better)`;
+const CPU_LIB_ROW = `server CPU s per ${BIG_MIB} MiB, b1468 w1, pinned (ptftp = library server, createFsHandler)`;
+const CPU_SERVERS = [
+  { key: 'ptftp', row: CPU_ROW, start: startPtftpCli },
+  { key: 'ptftp', row: CPU_LIB_ROW, start: startPtftp },
+  { key: 'node-dgram', row: CPU_ROW, start: startNodeDgram },
+  { key: 'atftpd', row: CPU_ROW, start: startAtftpd },
+  { key: 'dnsmasq', row: CPU_ROW, start: startDnsmasq },
+];
+for (const s of SECTIONS.has('cpu') ? CPU_SERVERS : []) {
+  let server;
+  try {
+    server = await s.start(root);
+    const r = await serverCpuPerFile(server, {
+      remote: 'big.bin',
+      out: join(outDir, 'cpu.out'),
+      size: BIG,
+      runs: RUNS,
+    });
+    record(s.row, s.key, r.error ? `fail: ${r.error}` : r.cpu);
+    if (s.row === CPU_ROW && s.key !== 'ptftp') record(CPU_LIB_ROW, s.key, r.error ? '' : r.cpu);
+    log(
+      `cpu ${s.key} (${s.row === CPU_ROW ? 'row 1' : 'row 2'}): ${r.error ?? `${r.cpu.toFixed(2)} s in ${r.ms.toFixed(0)} ms`}`,
+    );
+  } catch (err) {
+    log(`cpu ${s.key}: ${err.message}`);
+    record(s.row, s.key, `error: ${err.message.slice(0, 60)}`);
+  } finally {
+    await server?.stop();
+  }
+}
+if (SECTIONS.has('cpu')) record(CPU_ROW, 'tftpd-hpa', 'n/a (forks)');
+
 // --- table ----------------------------------------------------------------------------
 const fmt = (v) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(1)) : (v ?? ''));
 const ratio = (ours, peer) =>
@@ -219,6 +261,13 @@ target(
   `storm peak RSS < 60 MiB with ${TUNED_FLAGS.join(' ')}`,
   typeof tuned === 'number' && tuned < 60,
   `${fmt(tuned)} MiB`,
+);
+
+const cpuX = ratio(get(CPU_ROW, 'ptftp'), get(CPU_ROW, 'node-dgram'));
+target(
+  'server CPU per file (serve --root) <= 1.1x node-dgram',
+  Number.parseFloat(cpuX) <= 1.1,
+  cpuX || 'n/a',
 );
 
 // Where the Node runtime itself stands against the C peers, in this same run.

@@ -4,6 +4,8 @@
  * read-ahead. netascii is applied here so sessions only see wire bytes.
  */
 import type { Readable } from 'node:stream';
+import { type Content, isContent } from './content.js';
+import { ContentBlockSource, contentStream } from './content-block-source.js';
 import { AbortedError, isPtftpError, type PtftpError, SizeMismatchError } from './errors.js';
 import type { ReadResult } from './handler.js';
 import { encodeNetascii } from './netascii.js';
@@ -78,6 +80,7 @@ export class StreamBlockSource implements BlockSource {
     windowsize: number,
     private readonly netascii: boolean,
     private readonly expectedRawSize: number | undefined,
+    private onClose?: (() => void) | undefined,
   ) {
     this.size = netascii ? undefined : expectedRawSize;
     // Read ahead at least 256 KiB: a file stream delivers 64 KiB chunks from the thread pool,
@@ -119,6 +122,9 @@ export class StreamBlockSource implements BlockSource {
 
   close(): void {
     this.stream.destroy();
+    const onClose = this.onClose;
+    this.onClose = undefined;
+    onClose?.();
   }
 
   private onData(chunk: Buffer | string): void {
@@ -163,6 +169,7 @@ export class StreamBlockSource implements BlockSource {
 /** A handler's result made ready for the wire, before the block size is known. */
 export type PreparedContent =
   | { readonly kind: 'buffer'; readonly data: Uint8Array; readonly size: number }
+  | { readonly kind: 'content'; readonly content: Content; readonly size: number | undefined }
   | {
       readonly kind: 'stream';
       readonly stream: Readable;
@@ -175,6 +182,12 @@ export type PreparedContent =
  * shape; streams are translated block by block later, so their wire size is unknown in netascii.
  */
 export function prepareContent(result: ReadResult, netascii: boolean): PreparedContent {
+  if (typeof result === 'object' && result !== null && 'content' in result) {
+    if (!isContent(result.content)) throw new TypeError('read handler returned no content handle');
+    // netascii is translated while streaming, so its wire size is not known ahead (no tsize,
+    // as tftpd-hpa): a whole translated copy per request is what this avoids.
+    return { kind: 'content', content: result.content, size: netascii ? undefined : result.content.size };
+  }
   if (result instanceof Uint8Array || (typeof result === 'object' && result !== null && 'data' in result)) {
     const raw = result instanceof Uint8Array ? result : result.data;
     if (!(raw instanceof Uint8Array)) throw new TypeError('read handler returned no bytes');
@@ -196,5 +209,12 @@ export function toBlockSource(
   netascii: boolean,
 ): BlockSource {
   if (content.kind === 'buffer') return new BufferBlockSource(content.data, blksize);
+  if (content.kind === 'content') {
+    const handle = content.content;
+    if (!netascii) return new ContentBlockSource(handle, blksize, windowsize);
+    return new StreamBlockSource(contentStream(handle), blksize, windowsize, true, handle.size, () =>
+      handle.release(),
+    );
+  }
   return new StreamBlockSource(content.stream, blksize, windowsize, netascii, content.rawSize);
 }

@@ -33,6 +33,12 @@ export interface Content {
   /** Epoch ms of the last change, when known (HTTP Last-Modified). */
   readonly modifiedAt?: number | undefined;
   /**
+   * Reads that start and end on multiples of this many bytes are answered with views of
+   * shared memory and no copy (a disk content's chunk cache); a reader that can choose its
+   * ranges (a TFTP block source) aligns to it. Undefined: any range is as cheap.
+   */
+  readonly readAlign?: number | undefined;
+  /**
    * The bytes `[offset, offset + length)` clipped to the size, as a view with no copy, when
    * they are in memory now; otherwise undefined (then call `read`). Never waits.
    */
@@ -121,8 +127,12 @@ export async function readAll(content: Content, signal?: AbortSignal): Promise<U
   const size = await content.whenSized(signal);
   const whole = content.peek(0, size);
   if (whole && whole.byteLength === size) return whole;
+  // One read of everything: a disk content answers it with one buffer and no second copy.
+  const first = await content.read(0, size, signal);
+  if (first.byteLength === size) return first;
   const out = new Uint8Array(size);
-  let offset = 0;
+  out.set(first, 0);
+  let offset = first.byteLength;
   while (offset < size) {
     const chunk = await content.read(offset, Math.min(1 << 20, size - offset), signal);
     if (chunk.byteLength === 0) break;

@@ -29,6 +29,7 @@ export type PtftpErrorCodeString =
   | 'PTFTP_ERR_SIZE_MISMATCH'
   | 'PTFTP_ERR_CLOSED'
   | 'PTFTP_ERR_BUSY'
+  | 'PTFTP_ERR_IS_DIRECTORY'
   // Added by @ptftp/resolver and @ptftp/server; listed here so `err.code` narrows everywhere.
   | 'PTFTP_ERR_TOPOLOGY'
   | 'PTFTP_ERR_UPSTREAM_UNREACHABLE'
@@ -173,6 +174,20 @@ export class ServerBusyError extends PtftpError {
   constructor(resource: string, options?: { cause?: unknown }) {
     super('PTFTP_ERR_BUSY', 'server busy', TftpErrorCode.NotDefined, options);
     this.resource = resource;
+  }
+}
+
+/**
+ * The name is a folder, not a file: ERROR 0 "Is a directory", as tftpd-hpa answers (checked
+ * against `in.tftpd` 5.2). Not "not found": the name exists, and asking another server for it
+ * would be wrong.
+ */
+export class IsDirectoryError extends PtftpError {
+  override readonly code = 'PTFTP_ERR_IS_DIRECTORY' as const;
+  readonly filename: string;
+  constructor(filename: string) {
+    super('PTFTP_ERR_IS_DIRECTORY', 'Is a directory', TftpErrorCode.NotDefined);
+    this.filename = filename;
   }
 }
 

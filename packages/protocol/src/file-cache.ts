@@ -9,17 +9,6 @@ interface Entry {
   readonly data: Buffer;
 }
 
-/** The identity of one version of a file, from its stat. */
-export function fileVersion(st: {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-}): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-}
-
 /** A byte-bounded LRU of file contents keyed by path and version. */
 export class FileContentCache {
   private readonly entries = new Map<string, Entry>();

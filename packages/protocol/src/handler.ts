@@ -3,6 +3,7 @@
  * optional write handler that stores an upload. The server owns the protocol; handlers own data.
  */
 import type { Readable } from 'node:stream';
+import type { Content } from './content.js';
 import type { TftpOptions } from './packet.js';
 
 /** The peer of a transfer. IPv4 clients on a dual-stack socket are reported as IPv4. */
@@ -35,11 +36,25 @@ export interface TransferRequest {
 export interface ReadRequest extends TransferRequest {}
 
 /**
- * A file's content: bytes (shared, never copied by the server), or a stream with an optional
- * size. A size lets the server answer `tsize`; a stream that ends at another size fails the
- * transfer with {@link SizeMismatchError}.
+ * A file's content: bytes (shared, never copied by the server), a {@link Content} handle read
+ * by offset, or a stream with an optional size. A size lets the server answer `tsize`; a
+ * stream that ends at another size fails the transfer with {@link SizeMismatchError}.
+ *
+ * A `content` handle carries one reference for the server, which calls `release()` exactly
+ * once however the transfer ends (complete, error, abort, server close, or a request already
+ * abandoned when the handler resolved). When the client asked for `tsize` and the size is not
+ * known yet (content still arriving), the OACK waits for `whenSized()`.
+ *
+ * @example
+ * ```ts
+ * const handler: ReadHandler = () => ({ content: bufferContent(Buffer.from('hello')) });
+ * ```
  */
-export type ReadResult = Uint8Array | { data: Uint8Array } | { stream: Readable; size?: number | undefined };
+export type ReadResult =
+  | Uint8Array
+  | { data: Uint8Array }
+  | { content: Content }
+  | { stream: Readable; size?: number | undefined };
 
 /**
  * Produce the content of a requested file. Throw `FileNotFoundError` (ERROR 1),

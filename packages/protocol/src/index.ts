@@ -5,6 +5,7 @@
  */
 export * from './client.js';
 export { bufferContent, type Content, isContent, readAll } from './content.js';
+export { DiskFiles, type DiskFilesOptions } from './disk-content.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './fs-handler.js';
@@ -14,4 +15,5 @@ export type { InheritedListenSocket } from './listen-address.js';
 export * from './netascii.js';
 export * from './options.js';
 export * from './packet.js';
+export { SafeRoot, type SafeRootOptions } from './safe-root.js';
 export * from './server.js';

@@ -1,7 +1,11 @@
 /**
  * The sending side of one read transfer (RRQ): OACK, then DATA in windows of `windowsize`
- * blocks (RFC 7440; lockstep when 1), driven by ACKs and one re-armed timer. It works on typed
- * packets only; bytes come from a BlockSource and leave through a Transport.
+ * blocks (RFC 7440; lockstep when 1), driven by ACKs and one timer. It works on typed packets
+ * only; bytes come from a BlockSource and leave through a Transport.
+ *
+ * The per-block path is kept to the send itself: an ACK arrives as a number (no packet
+ * object), progress is a timestamp (the timer is not re-armed per block: when it fires early
+ * it sleeps for the time left), and DATA headers are written into reused slots.
  */
 import { sequenceOf, wireBlock } from './block-numbers.js';
 import type { BlockSource } from './block-source.js';
@@ -29,7 +33,9 @@ export class ReadSession {
   private unverifiedBytes = 0;
   private lastProgress = 0;
   private readonly startedAt: number;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
+  /** When the timer was last armed. */
+  private timerArmedAt = 0;
   private deadline: NodeJS.Timeout | undefined;
   /** One 4-byte DATA header per window slot, reused: a header is rewritten only after its block was acknowledged. */
   private readonly headers: Buffer[];
@@ -54,7 +60,7 @@ export class ReadSession {
     this.oackPacket = Object.keys(negotiated.oack).length > 0 ? encodeOack(negotiated.oack) : undefined;
     this.startedAt = performance.now();
     this.lastProgress = this.startedAt;
-    this.timer = setTimeout(this.onTimer, timing.retransmitTimeoutMs);
+    this.timer = this.arm(timing.retransmitTimeoutMs);
     source.onReady = this.onSourceReady;
   }
 
@@ -92,7 +98,7 @@ export class ReadSession {
     if (this.state === 'done') return;
     switch (packet.opcode) {
       case Opcode.ACK:
-        this.onAck(packet.block);
+        this.ack(packet.block);
         return;
       case Opcode.ERROR:
         // The peer gave up (or refused the OACK with ERROR 8): end quietly, no ERROR back.
@@ -122,7 +128,9 @@ export class ReadSession {
     else this.fail(new AbortedError('the client sent a new request'), false);
   }
 
-  private onAck(block: number): void {
+  /** The peer acknowledged the 16-bit block number `block` (ACK 0 confirms an OACK). */
+  ack(block: number): void {
+    if (this.state === 'done') return;
     if (this.state === 'oack') {
       // RFC 2347: after an OACK the client confirms with ACK 0; anything else is stale.
       if (block !== 0) return;
@@ -149,8 +157,13 @@ export class ReadSession {
   private progress(): void {
     this.verified = true;
     this.retriesUsed = 0;
+    // No timer re-arm per block: the timer compares against this when it fires.
     this.lastProgress = performance.now();
-    this.timer.refresh();
+  }
+
+  private arm(ms: number): NodeJS.Timeout {
+    this.timerArmedAt = performance.now();
+    return setTimeout(this.onTimer, ms);
   }
 
   private sendWindow(): void {
@@ -187,13 +200,21 @@ export class ReadSession {
   private readonly onTimer = (): void => {
     if (this.state === 'done') return;
     const now = performance.now();
+    // Progress since the timer was armed: the retransmission timeout counts from that progress.
+    if (this.lastProgress > this.timerArmedAt) {
+      const left = this.lastProgress + this.timing.retransmitTimeoutMs - now;
+      if (left > 1) {
+        this.timer = this.arm(left);
+        return;
+      }
+    }
     if (now - this.lastProgress >= this.timing.inactivityTimeoutMs) {
       this.fail(new TimeoutError(`no progress for ${this.timing.inactivityTimeoutMs} ms`), this.verified);
       return;
     }
     if (this.state === 'data' && this.sent === this.acked) {
       // Waiting for the source, not for the peer: nothing to resend, no retry used.
-      this.timer.refresh();
+      this.timer = this.arm(this.timing.retransmitTimeoutMs);
       return;
     }
     const budget = this.verified ? this.timing.retries : this.timing.firstAckRetries;
@@ -220,7 +241,7 @@ export class ReadSession {
       this.next = this.acked + 1;
       this.sendWindow();
     }
-    this.timer.refresh();
+    this.timer = this.arm(this.timing.retransmitTimeoutMs);
   };
 
   private finish(): void {

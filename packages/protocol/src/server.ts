@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { prepareContent, toBlockSource } from './block-source.js';
+import { isContent } from './content.js';
 import {
   AbortedError,
   ClosedError,
@@ -130,9 +131,12 @@ interface Listener {
 }
 
 /** Destroy the stream of a handler's result, if it has one. */
-function destroyStream(result: unknown): void {
+/** Give back what a read handler handed over: destroy its stream, release its content. */
+function releaseResult(result: unknown): void {
   const stream = (result as { stream?: { destroy?: () => void } } | null)?.stream;
   if (typeof stream?.destroy === 'function') stream.destroy();
+  const content = (result as { content?: unknown } | null)?.content;
+  if (isContent(content)) content.release();
 }
 
 /**
@@ -738,10 +742,14 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         this.refuseRecord(record, err, 'read handler');
         return;
       }
-      // A stream the handler opened is ours to release on every way out below (it may hold a
-      // file descriptor that nothing else would close).
+      // A stream or content handle the handler gave is ours to release exactly once on every
+      // way out below (it may hold a file descriptor that nothing else would close); once the
+      // session runs, its block source releases it.
       const handed = result;
-      dispose = () => destroyStream(handed);
+      dispose = () => {
+        dispose = ignore;
+        releaseResult(handed);
+      };
       if (record.ended) {
         dispose();
         return;
@@ -749,6 +757,14 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       let content: ReturnType<typeof prepareContent>;
       try {
         content = prepareContent(result, netascii);
+        if (content.kind === 'content' && content.size === undefined && !netascii && 'tsize' in req.options) {
+          // Content still arriving: tsize is answered once the upstream has said its size.
+          content = { ...content, size: await content.content.whenSized(recordSignal(record)) };
+          if (record.ended) {
+            dispose();
+            return;
+          }
+        }
         negotiated = negotiateOptions(req.options, {
           direction: 'read',
           size: content.size,
@@ -761,10 +777,11 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         throw err;
       }
       const n = negotiated;
+      const prepared = content;
       start = (transport, observer) =>
         new ReadSession(
           transport,
-          toBlockSource(content, n.blksize, n.windowsize, netascii),
+          toBlockSource(prepared, n.blksize, n.windowsize, netascii),
           n,
           timingFor(config, n),
           observer,
@@ -853,6 +870,12 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       sendQuietly(socket, UNKNOWN_TID, rinfo.port, rinfo.address);
       return;
     }
+    const session = record.session;
+    // The per-block message of a read: an ACK goes straight in, with no packet object decoded.
+    if (msg.length === 4 && msg[0] === 0 && msg[1] === Opcode.ACK && session instanceof ReadSession) {
+      session.ack((msg[2]! << 8) | msg[3]!);
+      return;
+    }
     let packet: Packet;
     try {
       packet = decodePacket(msg);
@@ -860,7 +883,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       this.emit('malformedPacket', err as MalformedPacketError, record.remote);
       return;
     }
-    record.session?.handle(packet);
+    session?.handle(packet);
   }
 
   private observerFor(record: SessionRecord): SessionObserver {

@@ -14,7 +14,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AccessViolationError, FileNotFoundError } from '../src/errors.js';
+import { readAll } from '../src/content.js';
+import { AccessViolationError, FileNotFoundError, IsDirectoryError } from '../src/errors.js';
 import { createFsHandler, resolveSafePath } from '../src/fs-handler.js';
 import type { ReadRequest, ReadResult } from '../src/handler.js';
 
@@ -30,6 +31,13 @@ const request = (filename: string): ReadRequest => ({
 async function bytesOf(result: ReadResult): Promise<Buffer> {
   if (result instanceof Uint8Array) return Buffer.from(result);
   if ('data' in result) return Buffer.from(result.data);
+  if ('content' in result) {
+    try {
+      return Buffer.from(await readAll(result.content));
+    } finally {
+      result.content.release();
+    }
+  }
   const chunks: Buffer[] = [];
   for await (const c of result.stream as Readable) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
@@ -130,13 +138,14 @@ describe('createFsHandler', () => {
     );
   });
 
-  it('missing files are FileNotFoundError (ERROR 1); a folder is not a file', async () => {
+  it('missing files are FileNotFoundError (ERROR 1); a folder is ERROR 0 "Is a directory", as tftpd-hpa', async () => {
     const h = createFsHandler(root);
     await expect(h(request('missing.txt'))).rejects.toBeInstanceOf(FileNotFoundError);
     await expect(h(request('a.txt/x'))).rejects.toBeInstanceOf(FileNotFoundError);
     const dirErr = await Promise.resolve(h(request('sub'))).catch((e: unknown) => e);
-    expect(dirErr).toBeInstanceOf(FileNotFoundError);
-    expect((dirErr as FileNotFoundError).tftpCode).toBe(1);
+    expect(dirErr).toBeInstanceOf(IsDirectoryError);
+    expect((dirErr as IsDirectoryError).tftpCode).toBe(0);
+    expect((dirErr as IsDirectoryError).message).toBe('Is a directory');
   });
 
   it('a file replaced on disk (rename over it) is served in its new version without a restart', async () => {
@@ -161,14 +170,16 @@ describe('createFsHandler', () => {
   it('concurrent requests for one version share one buffer (a boot storm reads the file once)', async () => {
     const h = createFsHandler(root);
     const results = await Promise.all(Array.from({ length: 20 }, () => h(request('a.txt'))));
-    const first = results[0] as Uint8Array;
-    for (const r of results) expect((r as Uint8Array).buffer).toBe(first.buffer);
+    expect(results).toHaveLength(20);
+    const views = results.map((r) => ('content' in r ? r.content.peek(0, 9) : undefined));
+    expect(views[0]?.byteLength).toBe(9);
+    for (const v of views) expect(v?.buffer).toBe(views[0]!.buffer);
   });
 
-  it('files over maxCachedFileBytes are streamed with their size', async () => {
+  it('files over maxCachedFileBytes are read by offset from a shared descriptor, with their size', async () => {
     writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(5000, 7));
     const r = await createFsHandler(root, { maxCachedFileBytes: 1000 })(request('big.bin'));
-    expect('stream' in r && r.size).toBe(5000);
+    expect('content' in r && r.content.size).toBe(5000);
     expect(await bytesOf(r)).toEqual(Buffer.alloc(5000, 7));
   });
 
@@ -218,15 +229,15 @@ describe('createFsHandler', () => {
     for (let i = 0; i < 20; i++) {
       await bytesOf(await h(request('a.txt')));
       await bytesOf(await h(request('sub/b.txt')));
-      await expect(h(request('sub'))).rejects.toBeInstanceOf(FileNotFoundError);
+      await expect(h(request('sub'))).rejects.toBeInstanceOf(IsDirectoryError);
       await expect(h(request('missing.txt'))).rejects.toBeInstanceOf(FileNotFoundError);
       await expect(h(request('out-link'))).rejects.toBeInstanceOf(AccessViolationError);
       expect((await bytesOf(await h(request('big.bin')))).length).toBe(5000);
       const abandoned = await h(request('big.bin'));
-      if ('stream' in abandoned) (abandoned.stream as Readable).destroy();
+      if ('content' in abandoned) abandoned.content.release();
     }
-    // Closes are not awaited by the handler: give them a moment to land.
-    for (let i = 0; i < 50 && fds() > before; i++) await new Promise((r) => setTimeout(r, 20));
+    // A released descriptor lingers a second for the next reader, then closes.
+    for (let i = 0; i < 150 && fds() > before; i++) await new Promise((r) => setTimeout(r, 20));
     expect(fds()).toBe(before);
   });
 });

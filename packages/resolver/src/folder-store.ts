@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
-import { mkdir, readdir, readFile, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LRUCache } from 'lru-cache';
+import { isPtftpError, SafeRoot } from '@ptftp/protocol';
 import { canonicalFileName } from './file-name.js';
 import type { Store, StoreEntry } from './store.js';
 
@@ -13,30 +13,44 @@ export interface FolderStoreOptions {
    * in the TFTP directory must not expose the rest of the disk.
    */
   followSymlinksOutside?: boolean;
-  /** Bytes of file content kept in memory between requests (default 64 MiB; 0 disables). */
+  /** Bytes of small files (up to `wholeFileBytes`) kept in memory between requests (default 32 MiB). */
   cacheBytes?: number;
+  /** Files up to this size are read whole and kept in memory (default 256 KiB); larger ones are read by offset. */
+  wholeFileBytes?: number;
+  /** Descriptors of large files held open at most (default 512); beyond it `get` throws `ServerBusyError`. */
+  maxOpenFiles?: number;
+  /** Bytes of large-file chunks shared between readers (default 16 MiB). */
+  chunkCacheBytes?: number;
 }
 
 /**
- * The proxy's TFTP directory on disk.
+ * The proxy's TFTP directory on disk, on the same safe-folder core as `createFsHandler`
+ * (`SafeRoot` from `@ptftp/protocol`).
  *
  * Every `get` checks the file's identity (inode, size, modification time), so a file replaced
- * by an upload, a copy or an atomic rename is served at once without a restart; unchanged
- * files are served from memory. Names are checked with {@link canonicalFileName} and the real
- * path must stay inside the root, so `..`, absolute paths, backslashes and symlinks out of the
- * root are refused.
+ * by an upload, a copy or an atomic rename is served at once without a restart. Names are
+ * checked with {@link canonicalFileName} and the real path must stay inside the root (looked
+ * up again once a second, so a root that is a symlink to a release folder follows a switch).
+ *
+ * `get` returns a `content` handle (one reference for the caller, who releases it): small
+ * files (up to 256 KiB) are held in memory and also given as `data`; larger ones are read by
+ * offset through one descriptor shared by every reader of that version, never loaded whole.
+ * It resolves `undefined` only for a missing name; a folder throws `IsDirectoryError`, a
+ * refused file `AccessViolationError`, exhausted descriptors `ServerBusyError` — none of them
+ * a reason to ask another server for the file.
  *
  * @example
  * ```ts
  * const store = new FolderStore('/var/lib/tftpboot');
  * const entry = await store.get('Desktops/320x196x4/List.xml');
+ * entry?.content?.release();
  * const stop = store.watch((name) => console.log('changed', name));
  * ```
  */
 export class FolderStore implements Store {
   readonly root: string;
   readonly #opts: FolderStoreOptions;
-  readonly #content: LRUCache<string, StoreEntry> | undefined;
+  readonly #safe: SafeRoot;
   #realRoot: Promise<string> | undefined;
   #watcher: FSWatcher | undefined;
   readonly #listeners = new Set<(name: string) => void>();
@@ -44,44 +58,41 @@ export class FolderStore implements Store {
   constructor(root: string, opts: FolderStoreOptions = {}) {
     this.root = path.resolve(root);
     this.#opts = opts;
-    const cacheBytes = opts.cacheBytes ?? 64 * 1024 * 1024;
-    this.#content =
-      cacheBytes > 0
-        ? new LRUCache<string, StoreEntry>({
-            maxSize: cacheBytes,
-            sizeCalculation: (e) => Math.max(1, e.size),
-          })
-        : undefined;
+    this.#safe = new SafeRoot(this.root, {
+      symlinks: opts.followSymlinksOutside ? 'anywhere' : 'inside',
+      resolveName: (base, rel) => path.join(base, ...rel.split('/')),
+      ...(opts.cacheBytes !== undefined && { wholeCacheBytes: opts.cacheBytes }),
+      ...(opts.wholeFileBytes !== undefined && { wholeFileBytes: opts.wholeFileBytes }),
+      ...(opts.maxOpenFiles !== undefined && { maxOpenFiles: opts.maxOpenFiles }),
+      ...(opts.chunkCacheBytes !== undefined && { chunkCacheBytes: opts.chunkCacheBytes }),
+    });
+  }
+
+  /** Descriptors of large files open now, and bytes of their shared chunks (for status pages). */
+  get stats(): { openFiles: number; chunkCacheBytes: number } {
+    return { openFiles: this.#safe.files.openFiles, chunkCacheBytes: this.#safe.files.cachedBytes };
   }
 
   async get(name: string, opts?: { signal?: AbortSignal }): Promise<StoreEntry | undefined> {
     const rel = canonicalFileName(name);
-    // A cached file costs one stat, not a realpath too: the entry passed the root check when it
-    // was read, and a file swapped since (for a symlink out of the root, say) has another
-    // identity, so it misses here and takes the checked path below.
-    const cached = this.#content?.get(rel);
-    if (cached !== undefined) {
-      opts?.signal?.throwIfAborted();
-      if ((await statFile(path.join(this.root, ...rel.split('/')))) === cached.version)
-        return { ...cached, name };
+    opts?.signal?.throwIfAborted();
+    let content: Awaited<ReturnType<SafeRoot['open']>>;
+    try {
+      content = await this.#safe.open(rel);
+    } catch (err) {
+      if (isPtftpError(err) && err.code === 'PTFTP_ERR_NOT_FOUND') return undefined;
+      throw err;
     }
-    const full = await this.#inside(rel);
-    if (full === undefined) return undefined;
-    // Bounded: a file rewritten faster than we can read it twice in a row is reported missing
-    // rather than served half-old, half-new.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      opts?.signal?.throwIfAborted();
-      const before = await statFile(full);
-      if (before === undefined) return undefined;
-      const data = await readFile(full).catch(() => undefined);
-      if (data === undefined) return undefined;
-      const after = await statFile(full);
-      if (after !== before) continue;
-      const entry: StoreEntry = { name: rel, size: data.byteLength, version: before, data };
-      if (this.#content && data.byteLength <= (this.#content.maxSize ?? 0)) this.#content.set(rel, entry);
-      return { ...entry, name };
-    }
-    return undefined;
+    const size = content.size ?? 0;
+    // A small file is in memory already: its bytes are given as `data` too (a view, no copy).
+    const whole = content.peek(0, size);
+    return {
+      name,
+      size,
+      version: content.version ?? '',
+      content,
+      ...(whole !== undefined && whole.byteLength === size && { data: whole }),
+    };
   }
 
   async put(name: string, data: Uint8Array): Promise<void> {
@@ -100,14 +111,12 @@ export class FolderStore implements Store {
     } finally {
       await rm(tmp, { force: true });
     }
-    this.#content?.delete(rel);
   }
 
   async delete(name: string): Promise<boolean> {
     const rel = canonicalFileName(name);
     const full = await this.#inside(rel);
     if (full === undefined) return false;
-    this.#content?.delete(rel);
     try {
       await unlink(full);
       return true;
@@ -168,16 +177,5 @@ export class FolderStore implements Store {
     const real = await realpath(full).catch(() => undefined);
     if (real === undefined || !real.startsWith(realRoot + path.sep)) return undefined;
     return real;
-  }
-}
-
-/** A fingerprint that changes when the file is replaced or rewritten, or undefined. */
-async function statFile(full: string): Promise<string | undefined> {
-  try {
-    const s = await stat(full, { bigint: true });
-    if (!s.isFile()) return undefined;
-    return `${s.dev}-${s.ino}-${s.size}-${s.mtimeNs}-${s.ctimeNs}`;
-  } catch {
-    return undefined;
   }
 }
