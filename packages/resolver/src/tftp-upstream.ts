@@ -52,7 +52,11 @@ export interface TftpClusterUpstreamOptions {
   /** The download function (default @ptftp/protocol's `tftpGet`); tests may replace it. */
   get?: (target: TftpTarget, filename: string, opts: TftpTransferOptions) => Promise<Uint8Array>;
   /** The streaming download function (default `tftpGetStream`); tests may replace it. */
-  getStream?: (target: TftpTarget, filename: string, opts: TftpTransferOptions) => Promise<TftpDownloadStream>;
+  getStream?: (
+    target: TftpTarget,
+    filename: string,
+    opts: TftpTransferOptions,
+  ) => Promise<TftpDownloadStream>;
 }
 
 /**
@@ -131,7 +135,8 @@ export class TftpClusterUpstream implements Upstream {
       );
     } catch (err) {
       const c = code(err);
-      if (c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION') throw new FileNotFoundError(name);
+      if (c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION')
+        throw new FileNotFoundError(name);
       if (signal.aborted && !(err instanceof AbortedError))
         throw new AbortedError('fetch aborted', { cause: err });
       throw err;
@@ -178,9 +183,14 @@ export class TftpClusterUpstream implements Upstream {
   async #stream(hp: HostPort, name: string, a: HedgeAttempt, sink: UpstreamSink): Promise<number> {
     const max = this.#opts.maxBytes ?? 256 * 1024 * 1024;
     const getStream = this.#opts.getStream ?? tftpGetStream;
-    const { size, stream } = await getStream({ host: hp.host, port: hp.port }, name, this.#transferOptions(a.signal));
+    const { size, stream } = await getStream(
+      { host: hp.host, port: hp.port },
+      name,
+      this.#transferOptions(a.signal),
+    );
     try {
-      if (size !== undefined && size > max) throw new LimitError('maxBytes', `${name} is ${size} bytes, over ${max}`);
+      if (size !== undefined && size > max)
+        throw new LimitError('maxBytes', `${name} is ${size} bytes, over ${max}`);
       // The server answered: this address wins before its first byte reaches the sink.
       if (!a.claim()) throw new AbortedError('another address answered first');
       if (size !== undefined) sink.size?.(size);
