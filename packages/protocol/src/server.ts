@@ -109,9 +109,10 @@ export interface TftpServerOptions {
   /**
    * Per-destination send budget (see send-budget.ts). On by default in single-port and
    * port-range mode, where a blind attacker can reach a transfer with forged ACKs: an address
-   * that never sends gets at most `initial` datagrams, and each datagram it sends earns
-   * `perReceived` more (window sizes are capped at `perReceived`). Off in per-transfer mode;
-   * `false` turns it off.
+   * that never sends gets at most `initial` (4) datagrams, and each datagram it sends earns
+   * `perReceived` (1) more, so windowsize is capped at `perReceived` there. Bytes delivered ÷
+   * bytes forged stay within `perReceived × (blksize + 4) / 4`. Off in per-transfer mode, where
+   * the transfer port is the secret; `false` turns it off.
    */
   sendBudget?: SendBudgetOptions | false;
   /** Refuse or clamp options per client. */
