@@ -20,7 +20,11 @@ import { TftpClusterUpstream } from '@ptftp/resolver';
 import { startDnsmasq, startTftpdHpa } from './lib/peers.mjs';
 import { markdownTable } from './lib/table.mjs';
 
-const tableText = (head, rows) => markdownTable(head, rows.map((r) => r.map(String))).join('\n');
+const tableText = (head, rows) =>
+  markdownTable(
+    head,
+    rows.map((r) => r.map(String)),
+  ).join('\n');
 
 const out = [];
 const emit = (t) => {
@@ -29,7 +33,10 @@ const emit = (t) => {
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const phoneAddress = (i) => `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`;
-const BEFORE = { maxSessionsPerSource: Number.POSITIVE_INFINITY, newSessionsPerSecondPerSource: Number.POSITIVE_INFINITY };
+const BEFORE = {
+  maxSessionsPerSource: Number.POSITIVE_INFINITY,
+  newSessionsPerSecondPerSource: Number.POSITIVE_INFINITY,
+};
 
 async function mapServer(files, opts = {}) {
   const server = createServer({
@@ -221,18 +228,45 @@ async function deadFirstAddressFigures() {
 }
 
 emit('## Hardening (issue 13)\n');
-emit(`Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, loopback, one process for clients and server.\n`);
+emit(
+  `Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, loopback, one process for clients and server.\n`,
+);
 const only = (process.env.PTFTP_BENCH_SECTIONS ?? '').split(',').filter(Boolean);
 if (only.length === 0 || only.includes('flood')) {
   emit('### Legit phones during a 1,500 RRQ/s flood from 3 addresses (200 phones x 5 files, one try each)\n');
-  const rows = [await floodFigure('before (no per-source limits)', BEFORE), await floodFigure('after (defaults: 128 sessions, 50/s burst 100 per source)', {})];
-  emit(tableText(['server', 'flood RRQs', 'legit transfers ok', 'success', '"server busy" refusals', 'peak sessions', 'storm seconds'], rows));
-}
-if (only.length === 0 || only.includes('amplification')) {
-  emit('\n### Forged-ACK amplification: an RRQ (blksize 1428, windowsize 64) and 100 blind ACKs from the victim (worst attack shown)\n');
+  const rows = [
+    await floodFigure('before (no per-source limits)', BEFORE),
+    await floodFigure('after (defaults: 128 sessions, 50/s burst 100 per source)', {}),
+  ];
   emit(
     tableText(
-      ['server', 'worst attack', 'bytes forged', 'bytes delivered', 'factor (UDP payload)', 'factor (on the wire)'],
+      [
+        'server',
+        'flood RRQs',
+        'legit transfers ok',
+        'success',
+        '"server busy" refusals',
+        'peak sessions',
+        'storm seconds',
+      ],
+      rows,
+    ),
+  );
+}
+if (only.length === 0 || only.includes('amplification')) {
+  emit(
+    '\n### Forged-ACK amplification: an RRQ (blksize 1428, windowsize 64) and 100 blind ACKs from the victim (worst attack shown)\n',
+  );
+  emit(
+    tableText(
+      [
+        'server',
+        'worst attack',
+        'bytes forged',
+        'bytes delivered',
+        'factor (UDP payload)',
+        'factor (on the wire)',
+      ],
       await amplificationFigures(),
     ),
   );
@@ -243,5 +277,8 @@ if (only.length === 0 || only.includes('dead')) {
 }
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, only.length === 0 ? 'hardening.md' : `hardening-${only.join('-')}.md`), `${out.join('\n')}\n`);
+writeFileSync(
+  join(dir, only.length === 0 ? 'hardening.md' : `hardening-${only.join('-')}.md`),
+  `${out.join('\n')}\n`,
+);
 process.exit(0);
