@@ -9,7 +9,7 @@
  * it writes its first byte; the claim aborts the others, and from then on the fetch stands or
  * falls with that address (no failover after a byte was written).
  */
-import { AbortedError } from '@ptftp/protocol';
+import { AbortedError, TimeoutError } from '@ptftp/protocol';
 import { UpstreamUnreachableError } from './errors.js';
 
 /** Default delay before the next address is asked too. */
@@ -25,6 +25,8 @@ export interface HedgeAttempt {
    * aborted. False: another address won first; stop (the signal is aborted too).
    */
   claim(): boolean;
+  /** The address has shown life (its first DATA, response headers): it is slow, not silent. */
+  alive(): void;
 }
 
 /** How {@link hedgedFetch} reports each address's end. */
@@ -35,6 +37,11 @@ export interface HedgeCallbacks {
   failed?(address: string, error: unknown): void;
   /** The attempt was cut short because another address won or the fetch was aborted. */
   abandoned?(address: string): void;
+  /**
+   * Another address answered while this one had said nothing for at least `hedgeMs`: it counts
+   * as silent (else a dead first address would cost every later request `hedgeMs`).
+   */
+  silent?(address: string, error: unknown): void;
   /** The next address is asked because `from` was silent or failed. */
   hedged?(from: string, to: string): void;
 }
@@ -69,6 +76,8 @@ export function hedgedFetch<T>(
   const hedgeMs = opts.hedgeMs ?? DEFAULT_HEDGE_MS;
   return new Promise<T>((resolve, reject) => {
     const running = new Map<string, AbortController>();
+    const launchedAt = new Map<string, number>();
+    const alive = new Set<string>();
     const failures: Array<{ address: string; error: unknown }> = [];
     let next = 0;
     let settled = false;
@@ -76,11 +85,18 @@ export function hedgedFetch<T>(
     let timer: NodeJS.Timeout | undefined;
 
     const stopOthers = (keep: string | undefined, reason: unknown) => {
+      const now = performance.now();
       for (const [address, c] of running) {
         if (address === keep) continue;
         running.delete(address);
         c.abort(reason);
-        opts.abandoned?.(address);
+        const quietMs = now - (launchedAt.get(address) ?? now);
+        if (keep !== undefined && !alive.has(address) && quietMs >= hedgeMs)
+          opts.silent?.(
+            address,
+            new TimeoutError(`no answer in ${Math.round(quietMs)} ms while ${keep} answered`),
+          );
+        else opts.abandoned?.(address);
       }
     };
     const settle = (fn: () => void, keep?: string) => {
@@ -102,15 +118,18 @@ export function hedgedFetch<T>(
       if (from !== undefined) opts.hedged?.(from, address);
       const controller = new AbortController();
       running.set(address, controller);
+      launchedAt.set(address, performance.now());
       const claim = () => {
         if (settled || (claimed !== undefined && claimed !== address) || controller.signal.aborted)
           return false;
         claimed = address;
+        alive.add(address);
         clearTimeout(timer);
         stopOthers(address, new AbortedError('another address started sending first'));
         return true;
       };
-      attempt({ address, signal: controller.signal, claim }).then(
+      const showedLife = () => void alive.add(address);
+      attempt({ address, signal: controller.signal, claim, alive: showedLife }).then(
         (value) => {
           if (!running.delete(address)) return;
           opts.answered?.(address);

@@ -83,6 +83,10 @@ export class HttpUpstream implements Upstream {
             reporter?.error?.(address, err);
           },
           abandoned: (address) => this.#health.released(address),
+          silent: (address, err) => {
+            this.#health.failed(address, err);
+            reporter?.error?.(address, err);
+          },
           hedged: (from, to) => reporter?.failover?.(from, to),
         },
       );
@@ -112,6 +116,7 @@ export class HttpUpstream implements Upstream {
       signal: AbortSignal.any([a.signal, AbortSignal.timeout(this.#opts.timeoutMs ?? 5000)]),
       redirect: 'error',
     });
+    a.alive();
     if (res.status === 404) {
       await res.body?.cancel();
       throw new FileNotFoundError(name);

@@ -130,6 +130,10 @@ export class TftpClusterUpstream implements Upstream {
             reporter?.error?.(address, err);
           },
           abandoned: (address) => this.#health.released(address),
+          silent: (address, err) => {
+            this.#health.failed(address, err);
+            reporter?.error?.(address, err);
+          },
           hedged: (from, to) => reporter?.failover?.(from, to),
         },
       );

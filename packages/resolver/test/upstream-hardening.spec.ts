@@ -59,8 +59,13 @@ describe('hedged requests: a dead first address costs well under a second', () =
     expect(r.address).toBe(live);
     expect(ms).toBeLessThan(900);
     expect(failovers).toEqual([`${dead}->${live}`]);
-    // The silent address was abandoned when the other answered: it proved nothing either way.
-    expect(upstream.status().map((s) => s.healthy)).toEqual([true, true]);
+    // The first address said nothing for 300 ms while the second answered: it counts as silent
+    // and backs off, so the next phone goes straight to the live address.
+    expect(upstream.status().map((s) => s.healthy)).toEqual([false, true]);
+    const again = performance.now();
+    const r2 = await upstream.fetch('SEP001122334455.cnf.xml', { signal: AbortSignal.timeout(10_000) });
+    expect(r2.address).toBe(live);
+    expect(performance.now() - again).toBeLessThan(250);
   });
 
   it('hedgedFetch: the first answer wins, the slower attempt is aborted, hedging waits hedgeMs', async () => {
@@ -81,6 +86,30 @@ describe('hedged requests: a dead first address costs well under a second', () =
     );
     expect(value).toBe('from b');
     expect(events).toEqual(['start a @0', 'start b @100', 'abort a']);
+  });
+
+  it('hedgedFetch: a loser silent for hedgeMs counts as silent; one that showed life is only abandoned', async () => {
+    const verdicts: string[] = [];
+    const run = (firstShowsLife: boolean) =>
+      hedgedFetch(
+        ['a', 'b'],
+        ({ address, signal, alive }) =>
+          new Promise<string>((resolve, reject) => {
+            signal.addEventListener('abort', () => reject(signal.reason));
+            if (address === 'a' && firstShowsLife) alive();
+            if (address === 'b') setTimeout(() => resolve('b'), 5);
+          }),
+        {
+          id: 'X',
+          signal: AbortSignal.timeout(5000),
+          hedgeMs: 50,
+          silent: (address) => verdicts.push(`silent ${address}`),
+          abandoned: (address) => verdicts.push(`abandoned ${address}`),
+        },
+      );
+    await run(false);
+    await run(true);
+    expect(verdicts).toEqual(['silent a', 'abandoned a']);
   });
 
   it('hedgedFetch: "not found" from one address is the answer; every address silent is unreachable', async () => {
