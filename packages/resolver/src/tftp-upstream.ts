@@ -104,7 +104,14 @@ export class TftpClusterUpstream implements Upstream {
 
   async fetch(name: string, { signal, reporter, sink }: UpstreamFetchOptions): Promise<UpstreamResult> {
     if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
-    const plan = this.#health.plan();
+    let plan = this.#health.plan();
+    if (plan.length === 0) {
+      // Every address is backing off and one request is probing: wait for its verdict (at most
+      // one probe's time) rather than fail this phone at once.
+      await this.#health.changed((this.#opts.timeoutMs ?? 1000) * ((this.#opts.retries ?? 1) + 1), signal);
+      if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
+      plan = this.#health.plan();
+    }
     const asked = new Set<string>();
     try {
       return await hedgedFetch(

@@ -164,6 +164,36 @@ describe('only silence marks an address down', () => {
   });
 });
 
+describe("while a cluster's state is unknown, phones wait (bounded)", () => {
+  it('a request that finds the only address down with its probe in flight waits for the probe and gets the file', async () => {
+    let calls = 0;
+    let releaseProbe!: () => void;
+    const upstream = new TftpClusterUpstream(
+      { id: 'B', tftp: ['127.0.0.1:1001'] },
+      {
+        backoffMs: 1,
+        get: async () => {
+          calls++;
+          if (calls === 1) throw new TimeoutError('no answer');
+          if (calls === 2) await new Promise<void>((r) => (releaseProbe = r));
+          return Buffer.from(`answer ${calls}`);
+        },
+      },
+    );
+    await expect(upstream.fetch('f', { signal: AbortSignal.timeout(5000) })).rejects.toMatchObject({
+      code: 'PTFTP_ERR_UPSTREAM_UNREACHABLE',
+    });
+    await new Promise((r) => setTimeout(r, 5)); // the 1 ms back-off ends
+    const probe = upstream.fetch('f', { signal: AbortSignal.timeout(5000) });
+    const waiting = upstream.fetch('f', { signal: AbortSignal.timeout(5000) });
+    await expect.poll(() => calls).toBe(2);
+    releaseProbe();
+    expect(Buffer.from((await probe).data!).toString()).toBe('answer 2');
+    // It waited for the probe's verdict instead of failing at once, then asked the live address.
+    expect(Buffer.from((await waiting).data!).toString()).toBe('answer 3');
+  });
+});
+
 describe('streaming into an UpstreamSink', () => {
   it('TFTP against tftpd-hpa: the bytes go to the sink (no data in the result), tsize announced first', async () => {
     const file = bytes(70_000, 9);
