@@ -58,6 +58,8 @@ export interface ResolverInit {
   upstreamTimeoutMs?: number;
   /** Retransmissions per packet of the default cluster upstreams (default 1). */
   upstreamRetries?: number;
+  /** Silence after which the default cluster upstreams ask a cluster's next address too (default 300 ms). */
+  upstreamHedgeMs?: number;
   /** Bounds on remote searches at once, in total and per requesting address (see search-limit.ts). */
   searchLimits?: SearchLimitOptions;
 }
@@ -105,6 +107,7 @@ interface Settings {
   signer: Signer | undefined;
   upstreamTimeoutMs: number | undefined;
   upstreamRetries: number | undefined;
+  upstreamHedgeMs: number | undefined;
 }
 
 /** One immutable view of the remote clusters; a request keeps the one it started with. */
@@ -488,6 +491,7 @@ export class Resolver extends Emitter {
       signer,
       upstreamTimeoutMs: init.upstreamTimeoutMs,
       upstreamRetries: init.upstreamRetries,
+      upstreamHedgeMs: init.upstreamHedgeMs,
     };
   }
 
@@ -545,11 +549,15 @@ export class Resolver extends Emitter {
   #makeUpstream(cluster: ClusterConfig, settings: Settings): Upstream {
     if (this.#components.upstreamFactory) return this.#components.upstreamFactory(cluster);
     if (cluster.tftp.length === 0 && cluster.http && cluster.http.length > 0) {
-      return new HttpUpstream(cluster.id, cluster.http, { timeoutMs: settings.upstreamTimeoutMs });
+      return new HttpUpstream(cluster.id, cluster.http, {
+        timeoutMs: settings.upstreamTimeoutMs,
+        hedgeMs: settings.upstreamHedgeMs,
+      });
     }
     return new TftpClusterUpstream(cluster, {
       timeoutMs: settings.upstreamTimeoutMs,
       retries: settings.upstreamRetries,
+      hedgeMs: settings.upstreamHedgeMs,
     });
   }
 
@@ -770,5 +778,9 @@ export class Resolver extends Emitter {
 }
 
 function sameUpstreamSettings(a: Settings, b: Settings): boolean {
-  return a.upstreamTimeoutMs === b.upstreamTimeoutMs && a.upstreamRetries === b.upstreamRetries;
+  return (
+    a.upstreamTimeoutMs === b.upstreamTimeoutMs &&
+    a.upstreamRetries === b.upstreamRetries &&
+    a.upstreamHedgeMs === b.upstreamHedgeMs
+  );
 }
