@@ -123,6 +123,7 @@ export const configSchema = z.strictObject({
       maxSessions: z.number().int().min(1).optional(),
       maxSessionsPerSource: z.number().int().min(1).optional(),
       newSessionsPerSecondPerSource: z.number().min(0).optional(),
+      burstPerSource: z.number().int().min(1).optional(),
       maxBlksize: z.number().int().min(8).max(65464).optional(),
       maxWindowsize: z.number().int().min(1).max(65535).optional(),
       retransmitTimeoutMs: z.number().int().min(1).optional(),

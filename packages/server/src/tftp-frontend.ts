@@ -58,6 +58,7 @@ function liveOptions(l: ProxyConfig['limits']): LiveServerOptions {
     ...(l.newSessionsPerSecondPerSource !== undefined && {
       newSessionsPerSecondPerSource: l.newSessionsPerSecondPerSource,
     }),
+    ...(l.burstPerSource !== undefined && { burstPerSource: l.burstPerSource }),
   };
 }
 

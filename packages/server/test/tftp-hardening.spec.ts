@@ -4,7 +4,7 @@
  * default configuration); and a dead first cluster address costs it well under a second.
  */
 import dgram from 'node:dgram';
-import { tftpGet } from '@ptftp/protocol';
+import { encodeRequest, tftpGet } from '@ptftp/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProxyServer } from '../src/index.js';
 import { type FakeCluster, pattern, sha256, startCluster, startProxy } from './fixtures.js';
@@ -64,4 +64,26 @@ describe('TFTP front end while upstreams are in trouble', () => {
     expect(sha256(got)).toBe(sha256(file));
     expect(ms).toBeLessThan(900);
   });
+
+  it('limits.newSessionsPerSecondPerSource and limits.burstPerSource reach the TFTP server: over the burst, silence', async () => {
+    server = await startProxy(
+      { limits: { newSessionsPerSecondPerSource: 0.001, burstPerSource: 2 } },
+      { 'RingList.xml': '<ring/>' },
+    );
+    const answers: number[] = [];
+    const peers = await Promise.all([0, 1, 2].map(() => silentPeer()));
+    peers.forEach((p, i) => p.on('message', () => answers.push(i)));
+    for (const p of peers) p.send(encodeRequest(1, 'RingList.xml', 'octet', {}), target().port, '127.0.0.1');
+    await expect.poll(() => answers.length).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(answers.sort()).toEqual([0, 1]);
+  });
+
+  /** A client socket that only listens (each its own port, all from 127.0.0.1). */
+  const silentPeer = async () => {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', () => resolve()));
+    sockets.push(s);
+    return s;
+  };
 });
