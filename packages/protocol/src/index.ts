@@ -14,4 +14,5 @@ export type { InheritedListenSocket } from './listen-address.js';
 export * from './netascii.js';
 export * from './options.js';
 export * from './packet.js';
+export { SEND_BUDGET_DEFAULTS, type SendBudgetOptions } from './send-budget.js';
 export * from './server.js';
