@@ -72,7 +72,7 @@ describe('TFTP front end while upstreams are in trouble', () => {
     );
     const answers: number[] = [];
     const peers = await Promise.all([0, 1, 2].map(() => silentPeer()));
-    peers.forEach((p, i) => p.on('message', () => answers.push(i)));
+    for (const [i, p] of peers.entries()) p.on('message', () => answers.push(i));
     for (const p of peers) p.send(encodeRequest(1, 'RingList.xml', 'octet', {}), target().port, '127.0.0.1');
     await expect.poll(() => answers.length).toBe(2);
     await new Promise((r) => setTimeout(r, 300));
