@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import dgram from 'node:dgram';
 import { rm } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { FileNotFoundError, TimeoutError } from '@ptftp/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -66,6 +67,24 @@ describe('hedged requests: a dead first address costs well under a second', () =
     const r2 = await upstream.fetch('SEP001122334455.cnf.xml', { signal: AbortSignal.timeout(10_000) });
     expect(r2.address).toBe(live);
     expect(performance.now() - again).toBeLessThan(250);
+  });
+
+  it('HTTP: a first address that accepts and never answers costs ~hedgeMs, not the 5 s timeout', async () => {
+    const file = bytes(2000, 5);
+    const hung = createNetServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      hung.close();
+      hung.unref();
+    });
+    const dead = `http://127.0.0.1:${(hung.address() as { port: number }).port}`;
+    const live = await http(() => ({ status: 200, body: file }));
+    const upstream = new HttpUpstream('H', [dead, live]);
+    const started = performance.now();
+    const r = await upstream.fetch('f.bin', { signal: AbortSignal.timeout(10_000) });
+    expect(sha(r.data!)).toBe(sha(file));
+    expect(r.address).toBe(live);
+    expect(performance.now() - started).toBeLessThan(900);
   });
 
   it('hedgedFetch: the first answer wins, the slower attempt is aborted, hedging waits hedgeMs', async () => {
