@@ -31,6 +31,7 @@ import {
   runBootStorm,
 } from '@ptftp/protocol/testing';
 import fc from 'fast-check';
+import { ONE_ADDRESS_FOR_ALL_PHONES } from './lib/one-address.mjs';
 
 const env = (name, fallback) => Number(process.env[name] ?? fallback);
 const PHONES = env('PTFTP_BENCH_PHONES', 1000);
@@ -66,6 +67,7 @@ const phoneAddress = (i) => `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`;
 
 async function mapServer(files, opts = {}) {
   const server = createServer({
+    ...ONE_ADDRESS_FOR_ALL_PHONES,
     ...opts,
     handler: ({ filename }) => {
       const d = files.get(filename);

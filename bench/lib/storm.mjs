@@ -32,7 +32,10 @@ export async function bootStorm(port, files, { rtoMs = 1000, retries = 5 } = {})
     const s = dgram.createSocket('udp4');
     sockets.push(s);
   }
-  await Promise.all(sockets.map((s) => new Promise((resolve) => s.bind(0, '127.0.0.1', resolve))));
+  // Each phone from its own loopback address, as real phones are separate hosts (and the
+  // per-source limits of a server see 1,000 phones, not one host sending 1,000 requests).
+  const phoneAddress = (i) => `127.0.${1 + Math.floor(i / 250)}.${(i % 250) + 1}`;
+  await Promise.all(sockets.map((s, i) => new Promise((resolve) => s.bind(0, phoneAddress(i), resolve))));
 
   const latencies = [];
   let failures = 0;

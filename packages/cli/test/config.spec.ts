@@ -90,6 +90,28 @@ describe('ptftp config check', () => {
     expect(codes).toEqual(['PTFTP_CONFIG_ADMIN_NOT_LOOPBACK', 'PTFTP_CONFIG_NO_DHCP_SECTION']);
   });
 
+  it('single-port mode or a port range on a non-loopback address is a warning (forged ACKs reach transfers)', async () => {
+    const codesOf = async (name: string, config: unknown) => {
+      const r = await cli('config', 'check', await write(name, config), '--json');
+      expect(r.code).toBe(0);
+      return (JSON.parse(r.out) as { findings: { code: string; path?: string }[] }).findings;
+    };
+    const single = await codesOf('single.json', { listen: ['10.1.1.10:69'], limits: { ports: 'single' } });
+    expect(single[0]).toMatchObject({
+      code: 'PTFTP_CONFIG_SHARED_TRANSFER_PORT_EXPOSED',
+      path: 'limits.ports',
+    });
+    const range = await codesOf('range.json', {
+      listen: ['[::]:69'],
+      limits: { ports: { from: 50000, to: 50039 } },
+    });
+    expect(range.map((f) => f.code)).toContain('PTFTP_CONFIG_SHARED_TRANSFER_PORT_EXPOSED');
+    const loopback = await codesOf('loop.json', { listen: ['127.0.0.1:69'], limits: { ports: 'single' } });
+    expect(loopback.map((f) => f.code)).toEqual(['PTFTP_CONFIG_NO_DHCP_SECTION']);
+    const perTransfer = await codesOf('per.json', { listen: ['10.1.1.10:69'] });
+    expect(perTransfer.map((f) => f.code)).toEqual(['PTFTP_CONFIG_NO_DHCP_SECTION']);
+  });
+
   it('a clean file passes with exit 0 and says so', async () => {
     const file = await write(
       'ok.yaml',

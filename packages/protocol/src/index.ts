@@ -16,4 +16,5 @@ export * from './netascii.js';
 export * from './options.js';
 export * from './packet.js';
 export { SafeRoot, type SafeRootOptions } from './safe-root.js';
+export { SEND_BUDGET_DEFAULTS, type SendBudgetOptions } from './send-budget.js';
 export * from './server.js';

@@ -48,7 +48,9 @@ import {
 import { PortPool } from './port-pool.js';
 import { SourceRateLimiter } from './rate-limit.js';
 import { ReadSession } from './read-session.js';
+import { BudgetedTransport, SendBudget, type SendBudgetOptions } from './send-budget.js';
 import type { SessionCounters, SessionObserver, SessionTiming } from './session-config.js';
+import { StrayReplyLimiter } from './stray-limit.js';
 import { literalLookup, SocketTransport, sendQuietly, type Transport } from './transport.js';
 import { WriteSession } from './write-session.js';
 
@@ -92,12 +94,28 @@ export interface TftpServerOptions {
   ports?: 'per-transfer' | 'single' | { from: number; to: number };
   /** Concurrent transfers, all sources (default 2048). */
   maxSessions?: number;
-  /** Concurrent transfers per source address (default unlimited). */
+  /**
+   * Concurrent transfers per source address (default 128). A site of phones behind one NAT
+   * address shares it: 128 is a few files in flight for each of 50+ phones booting at once.
+   */
   maxSessionsPerSource?: number;
-  /** New transfers per second per source address; beyond the burst they are dropped silently (default unlimited). */
+  /**
+   * New transfers per second per source address; beyond the burst they are dropped silently
+   * (default 50: a NATed site of 100 phones booting together asks ~10 files/s each second).
+   * `Infinity` turns it off.
+   */
   newSessionsPerSecondPerSource?: number;
-  /** Token-bucket size for new transfers per source (default max(1, rate)). */
+  /** Token-bucket size for new transfers per source (default 2 × rate, i.e. 100). */
   burstPerSource?: number;
+  /**
+   * Per-destination send budget (see send-budget.ts). On by default in single-port and
+   * port-range mode, where a blind attacker can reach a transfer with forged ACKs: an address
+   * that never sends gets at most `initial` (4) datagrams, and each datagram it sends earns
+   * `perReceived` (1) more, so windowsize is capped at `perReceived` there. Bytes delivered ÷
+   * bytes forged stay within `perReceived × (blksize + 4) / 4`. Off in per-transfer mode, where
+   * the transfer port is the secret; `false` turns it off.
+   */
+  sendBudget?: SendBudgetOptions | false;
   /** Refuse or clamp options per client. */
   optionPolicy?: (remote: RemoteInfo, requested: Readonly<TftpOptions>) => OptionPolicyResult | undefined;
   /** SO_RCVBUF of listening sockets (default 4 MiB; the kernel caps it at net.core.rmem_max). */
@@ -116,7 +134,15 @@ interface ResolvedOptions {
   readonly maxSessionsPerSource: number;
   readonly recvBufferSize: number;
   readonly sendBufferSize: number | undefined;
+  readonly sendBudget: SendBudgetOptions | undefined;
 }
+
+/** Defaults of the per-source limits (docs/packages/protocol.md explains the choice). */
+export const SOURCE_LIMIT_DEFAULTS = {
+  maxSessionsPerSource: 128,
+  newSessionsPerSecondPerSource: 50,
+  burstPerSource: 100,
+} as const;
 
 interface Listener {
   readonly socket: dgram.Socket;
@@ -198,9 +224,14 @@ function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
   if (typeof opts?.handler !== 'function')
     throw new InvalidArgumentError('handler', 'a read handler is required');
   const maxBlksize = Math.min(BLKSIZE_MAX, positive('maxBlksize', opts.maxBlksize, 8192, BLKSIZE_MIN));
-  const maxWindowsize = Math.min(WINDOWSIZE_MAX, positive('maxWindowsize', opts.maxWindowsize, 64));
+  let maxWindowsize = Math.min(WINDOWSIZE_MAX, positive('maxWindowsize', opts.maxWindowsize, 64));
   const maxWindowBytes = positive('maxWindowBytes', opts.maxWindowBytes, 64 * 1024, BLKSIZE_MIN);
   const ports = opts.ports ?? 'per-transfer';
+  const sendBudget =
+    opts.sendBudget === false || ports === 'per-transfer' ? undefined : (opts.sendBudget ?? {});
+  // A window wider than what one ACK earns would only be cut short by the budget.
+  if (sendBudget !== undefined)
+    maxWindowsize = Math.min(maxWindowsize, Math.max(1, new SendBudget(sendBudget).perReceived));
   let range: { from: number; to: number } | undefined;
   if (typeof ports === 'object') {
     const { from, to } = ports;
@@ -232,18 +263,19 @@ function resolveOptions(opts: TftpServerOptions): ResolvedOptions {
     maxSessionsPerSource: positive(
       'maxSessionsPerSource',
       opts.maxSessionsPerSource,
-      Number.POSITIVE_INFINITY,
+      SOURCE_LIMIT_DEFAULTS.maxSessionsPerSource,
     ),
     recvBufferSize: positive('recvBufferSize', opts.recvBufferSize, 4 << 20),
     sendBufferSize:
       opts.sendBufferSize === undefined ? undefined : positive('sendBufferSize', opts.sendBufferSize, 0),
+    sendBudget,
   };
 }
 
 /** The options {@link TftpServer.configure} changes on a running server. */
 export type LiveServerOptions = Omit<
   TftpServerOptions,
-  'handler' | 'writeHandler' | 'ports' | 'recvBufferSize' | 'sendBufferSize'
+  'handler' | 'writeHandler' | 'ports' | 'recvBufferSize' | 'sendBufferSize' | 'sendBudget'
 >;
 
 const LIVE_OPTION_KEYS = new Set<keyof LiveServerOptions>([
@@ -268,13 +300,15 @@ function rateOf(opts: TftpServerOptions): { rate: number; burst: number } {
   const rate = positive(
     'newSessionsPerSecondPerSource',
     opts.newSessionsPerSecondPerSource,
-    Number.POSITIVE_INFINITY,
+    SOURCE_LIMIT_DEFAULTS.newSessionsPerSecondPerSource,
     0,
   );
   const burst = positive(
     'burstPerSource',
     opts.burstPerSource,
-    Math.max(1, Number.isFinite(rate) ? rate : 1),
+    opts.newSessionsPerSecondPerSource === undefined
+      ? SOURCE_LIMIT_DEFAULTS.burstPerSource
+      : Math.max(1, Number.isFinite(rate) ? 2 * rate : 1),
   );
   return { rate, burst };
 }
@@ -331,6 +365,8 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
   private readonly perSource = new Map<string, number>();
   private readonly limiter: SourceRateLimiter;
   private readonly pool: PortPool;
+  private readonly strays = new StrayReplyLimiter();
+  private readonly budget: SendBudget | undefined;
   private drainWaiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
 
@@ -341,6 +377,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     const { rate, burst } = rateOf(opts);
     this.limiter = new SourceRateLimiter(rate, burst);
     this.pool = new PortPool(this.config.range);
+    this.budget = this.config.sendBudget && new SendBudget(this.config.sendBudget);
   }
 
   /**
@@ -609,12 +646,19 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       if (!isRequest || sameRequest || existing.session === undefined) {
         // Single-port mode demultiplexes here; otherwise this is a retransmitted request, and a
         // second session for the same client port would double the traffic.
-        if (this.config.single) existing.session?.handle(packet);
+        if (this.config.single) {
+          this.budget?.received(rinfo.address);
+          existing.session?.handle(packet);
+        }
         return;
       }
       // Another file from the same port: the client moved on (phones reuse their port), so a
       // lost last ACK must not hold its next request back until the old session times out.
-      existing.session.supersede();
+      // With a port per transfer both run side by side (the old one ends on its own, or on the
+      // client's ERROR 5), so a forged request from a phone's address and port cannot cut its
+      // transfer short. Single-port mode tells transfers apart by the peer's port only: there
+      // the new request replaces the old transfer.
+      if (this.config.single) existing.session.supersede();
     }
     switch (packet.opcode) {
       case Opcode.RRQ:
@@ -625,7 +669,9 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         // Never answer an ERROR: two servers could bounce errors forever.
         return;
       default:
-        sendQuietly(listener.socket, UNKNOWN_TID, rinfo.port, rinfo.address);
+        // A stray ACK/DATA/OACK: rationed (see stray-limit.ts), never one reply per packet.
+        if (this.strays.allow(rinfo.address))
+          sendQuietly(listener.socket, UNKNOWN_TID, rinfo.port, rinfo.address);
     }
   }
 
@@ -843,7 +889,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
   private async openTransport(record: SessionRecord): Promise<Transport> {
     const { listener } = record;
     if (this.config.single)
-      return new SocketTransport(listener.socket, record.wireAddress, record.wirePort, false);
+      return this.budgeted(new SocketTransport(listener.socket, record.wireAddress, record.wirePort, false));
     const socket = await this.pool.open({
       type: listener.type,
       address: listener.bound.address,
@@ -855,7 +901,13 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     // Send errors arrive here (sends carry no callback): a lost packet, which retransmission covers.
     socket.on('error', ignore);
     socket.on('message', (msg, rinfo) => this.onTransferMessage(record, socket, msg, rinfo));
-    return new SocketTransport(socket, record.wireAddress, record.wirePort, true);
+    return this.budgeted(new SocketTransport(socket, record.wireAddress, record.wirePort, true));
+  }
+
+  /** A transfer's transport under the per-destination send budget, when one is on. */
+  private budgeted(transport: SocketTransport): Transport {
+    if (this.budget === undefined) return transport;
+    return new BudgetedTransport(transport, this.budget, transport.peerAddress);
   }
 
   private onTransferMessage(
@@ -867,9 +919,10 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     if (rinfo.port !== record.wirePort || rinfo.address !== record.wireAddress) {
       // RFC 1350 §4: a stranger gets ERROR 5 and the transfer goes on untouched; an ERROR is never answered.
       if (msg.length >= 2 && msg[0] === 0 && msg[1] === Opcode.ERROR) return;
-      sendQuietly(socket, UNKNOWN_TID, rinfo.port, rinfo.address);
+      if (this.strays.allow(rinfo.address)) sendQuietly(socket, UNKNOWN_TID, rinfo.port, rinfo.address);
       return;
     }
+    this.budget?.received(rinfo.address);
     const session = record.session;
     // The per-block message of a read: an ACK goes straight in, with no packet object decoded.
     if (msg.length === 4 && msg[0] === 0 && msg[1] === Opcode.ACK && session instanceof ReadSession) {

@@ -59,7 +59,7 @@ export class SocketTransport implements Transport {
   readonly localPort: number;
   constructor(
     private readonly socket: dgram.Socket,
-    private readonly peerAddress: string,
+    readonly peerAddress: string,
     private readonly peerPort: number,
     private readonly owned: boolean,
   ) {

@@ -263,25 +263,32 @@ describe('RFC 1350 lockstep transfer', () => {
     expect(server.activeSessions).toBe(1);
   });
 
-  it('a request for another file from the same port supersedes a session whose last ACK was lost', async () => {
+  it('a request for another file from the same port starts at once, and the running transfer goes on (a forged RRQ cannot end it)', async () => {
     const { server, port } = await startServer({
-      handler: files({ 'a.bin': pattern(100), 'b.bin': pattern(200) }),
+      handler: files({ 'a.bin': pattern(1000), 'b.bin': pattern(200) }),
       retransmitTimeoutMs: 5000,
     });
-    const completed: string[] = [];
-    server.on('transferComplete', (s) => completed.push(s.filename));
+    const failed: string[] = [];
+    server.on('transferError', (_e, info) => failed.push(info.filename ?? ''));
     const peer = await openPeer();
     peer.rrq(port, 'a.bin');
     const a1 = await peer.next();
     expect(a1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
-    // The final ACK for a.bin is "lost"; the phone asks for its next file from the same port.
+    // A request for another file from the phone's address and port (the phone moving on, or an
+    // attacker forging it): it is served without waiting for a.bin's transfer to end...
     peer.rrq(port, 'b.bin');
     const b1 = await peer.next();
     expect(b1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
     expect(b1.raw.subarray(4)).toEqual(pattern(200));
     expect(b1.port).not.toBe(a1.port);
-    expect(completed).toEqual(['a.bin']);
-    expect(server.activeSessions).toBe(1);
+    // ...and a.bin's transfer is still there: ACK 1 to its port brings block 2.
+    peer.ack(1, a1.port);
+    const a2 = await peer.next();
+    expect(a2.packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
+    expect(a2.port).toBe(a1.port);
+    expect(a2.raw.subarray(4)).toEqual(pattern(1000).subarray(512));
+    expect(failed).toEqual([]);
+    expect(server.activeSessions).toBe(2);
   });
 
   it('an ERROR from the client ends its session quietly and aborts the handler signal', async () => {

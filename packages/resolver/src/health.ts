@@ -36,6 +36,7 @@ export class AddressHealth {
   readonly #backoffMs: number;
   readonly #maxBackoffMs: number;
   readonly #now: () => number;
+  readonly #waiters = new Set<() => void>();
 
   constructor(addresses: readonly string[], opts: AddressHealthOptions = {}) {
     this.addresses = addresses;
@@ -72,6 +73,31 @@ export class AddressHealth {
     return [first[0]];
   }
 
+  /**
+   * Resolves when the state of any address changes (a probe answered, failed or was released),
+   * or after `maxWaitMs`, or when `signal` fires. A request that found every address backing off
+   * with its probe in flight waits for that probe, bounded, instead of failing at once: while a
+   * cluster's state is unknown, phones wait rather than hear "try again".
+   */
+  changed(maxWaitMs: number, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, maxWaitMs);
+      this.#waiters.add(done);
+      if (signal?.aborted) done();
+      else signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  #notify(): void {
+    for (const w of [...this.#waiters]) w();
+  }
+
   /** The address answered (a file or "not found": either way it is alive). */
   succeeded(address: string): void {
     const s = this.#state.get(address);
@@ -79,6 +105,7 @@ export class AddressHealth {
     s.failures = 0;
     s.probing = false;
     s.nextRetryAt = undefined;
+    this.#notify();
   }
 
   /** The address did not answer. */
@@ -89,12 +116,14 @@ export class AddressHealth {
     s.probing = false;
     s.lastError = error instanceof Error ? error.message : String(error);
     s.nextRetryAt = this.#now() + Math.min(this.#maxBackoffMs, this.#backoffMs * 2 ** (s.failures - 1));
+    this.#notify();
   }
 
   /** The request was cancelled before the address answered: it proves nothing either way. */
   released(address: string): void {
     const s = this.#state.get(address);
     if (s) s.probing = false;
+    this.#notify();
   }
 
   status(): AddressStatus[] {

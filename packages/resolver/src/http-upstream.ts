@@ -1,6 +1,8 @@
 import { AbortedError, FileNotFoundError } from '@ptftp/protocol';
 import { UpstreamUnreachableError } from './errors.js';
 import { AddressHealth } from './health.js';
+import { type HedgeAttempt, hedgedFetch } from './hedge.js';
+import { isSilence } from './silence.js';
 import { parseHttpBase } from './topology.js';
 import {
   type AddressStatus,
@@ -8,12 +10,15 @@ import {
   type Upstream,
   type UpstreamFetchOptions,
   type UpstreamResult,
+  type UpstreamSink,
 } from './upstream.js';
 
 /** Options of {@link HttpUpstream}. */
 export interface HttpUpstreamOptions {
   /** Time for one address to answer and send the whole file (default 5000 ms). */
   timeoutMs?: number;
+  /** Ask the next address too when the current one has not answered after this long (default 300 ms). */
+  hedgeMs?: number;
   backoffMs?: number;
   maxBackoffMs?: number;
   /** Largest file accepted (default 256 MiB). */
@@ -25,8 +30,10 @@ export interface HttpUpstreamOptions {
 /**
  * A cluster's TFTP-over-HTTP service (Cisco TFTP servers serve the same files on TCP 6970:
  * `GET /<name>`) as an {@link Upstream}, with the same per-address health and back-off as the
- * TFTP upstream. 404 is "not found"; a refused connection, a timeout, a 5xx, or a body shorter
- * than its Content-Length makes the address count as down. Every request carries
+ * TFTP upstream, hedged the same way (the next address is asked after `hedgeMs` of silence;
+ * the first answer wins). 404 is "not found"; only a refused connection or a timeout makes the
+ * address count as down (a 5xx or a body shorter than its Content-Length fails this address's
+ * attempt, but the server is alive). With `sink`, the body is streamed as it arrives. Every request carries
  * `X-Ptftp-Proxied: 1` so a ptftp proxy on the other side does not forward it.
  *
  * @example
@@ -51,33 +58,53 @@ export class HttpUpstream implements Upstream {
     this.#health = new AddressHealth(bases, { backoffMs: opts.backoffMs, maxBackoffMs: opts.maxBackoffMs });
   }
 
-  async fetch(name: string, { signal, reporter }: UpstreamFetchOptions): Promise<UpstreamResult> {
+  async fetch(name: string, { signal, reporter, sink }: UpstreamFetchOptions): Promise<UpstreamResult> {
     if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
-    const plan = this.#health.plan();
-    const attempts: Array<{ address: string; error: unknown }> = [];
-    for (let i = 0; i < plan.length; i++) {
-      const base = plan[i]!;
-      try {
-        const data = await this.#get(base, name, signal);
-        this.#health.succeeded(base);
-        // Later planned addresses were reserved as probes: release them whatever the answer.
-        for (const rest of plan.slice(i + 1)) this.#health.released(rest);
-        if (data === undefined) throw new FileNotFoundError(name);
-        return { data, address: base };
-      } catch (err) {
-        if (err instanceof FileNotFoundError) throw err;
-        if (signal.aborted) {
-          for (const rest of plan.slice(i)) this.#health.released(rest);
-          throw new AbortedError('fetch aborted', { cause: signal.reason });
-        }
-        this.#health.failed(base, err);
-        attempts.push({ address: base, error: err });
-        reporter?.error?.(base, err);
-        const next = plan[i + 1];
-        if (next !== undefined) reporter?.failover?.(base, next);
-      }
+    let plan = this.#health.plan();
+    if (plan.length === 0) {
+      // Every address is backing off and one request is probing: wait for its verdict (at most
+      // one probe's time) rather than fail this phone at once.
+      await this.#health.changed(this.#opts.timeoutMs ?? 5000, signal);
+      if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
+      plan = this.#health.plan();
     }
-    throw new UpstreamUnreachableError(this.id, attempts);
+    const asked = new Set<string>();
+    try {
+      return await hedgedFetch(
+        plan,
+        async (a): Promise<UpstreamResult> => {
+          asked.add(a.address);
+          return this.#get(a, name, sink);
+        },
+        {
+          id: this.id,
+          signal,
+          hedgeMs: this.#opts.hedgeMs,
+          isAnswer: (err) => err instanceof FileNotFoundError,
+          answered: (address) => this.#health.succeeded(address),
+          failed: (address, err) => {
+            // A 5xx, a body over maxBytes or cut short came from a live server: only silence
+            // marks the address down.
+            if (isSilence(err)) this.#health.failed(address, err);
+            else this.#health.succeeded(address);
+            reporter?.error?.(address, err);
+          },
+          abandoned: (address) => this.#health.released(address),
+          silent: (address, err) => {
+            this.#health.failed(address, err);
+            reporter?.error?.(address, err);
+          },
+          hedged: (from, to) => reporter?.failover?.(from, to),
+        },
+      );
+    } catch (err) {
+      if (signal.aborted && !(err instanceof AbortedError))
+        throw new AbortedError('fetch aborted', { cause: signal.reason });
+      throw err;
+    } finally {
+      // Planned addresses never asked were reserved as probes: release them.
+      for (const a of plan) if (!asked.has(a)) this.#health.released(a);
+    }
   }
 
   status(): AddressStatus[] {
@@ -86,35 +113,58 @@ export class HttpUpstream implements Upstream {
 
   close(): void {}
 
-  /** The file, or undefined for 404; throws for anything that is not a complete answer. */
-  async #get(base: string, name: string, signal: AbortSignal): Promise<Uint8Array | undefined> {
+  /** One address's answer: the file (or its size, streamed to `sink`); throws FileNotFoundError for 404. */
+  async #get(a: HedgeAttempt, name: string, sink: UpstreamSink | undefined): Promise<UpstreamResult> {
+    const base = a.address;
     const doFetch = this.#opts.fetch ?? fetch;
     const path = name.split('/').map(encodeURIComponent).join('/');
     const res = await doFetch(`${base}/${path}`, {
       headers: { [PROXIED_HTTP_HEADER]: '1' },
-      signal: AbortSignal.any([signal, AbortSignal.timeout(this.#opts.timeoutMs ?? 5000)]),
+      signal: AbortSignal.any([a.signal, AbortSignal.timeout(this.#opts.timeoutMs ?? 5000)]),
       redirect: 'error',
     });
+    a.alive();
     if (res.status === 404) {
       await res.body?.cancel();
-      return undefined;
+      throw new FileNotFoundError(name);
     }
     if (res.status !== 200) {
       await res.body?.cancel();
       throw new Error(`HTTP ${res.status}`);
     }
-    const declared = res.headers.get('content-length');
+    const declaredText = res.headers.get('content-length');
+    const declared = declaredText === null ? undefined : Number(declaredText);
     const max = this.#opts.maxBytes ?? 256 * 1024 * 1024;
-    if (declared !== null && Number(declared) > max) {
+    if (declared !== undefined && declared > max) {
       await res.body?.cancel();
       throw new Error(`file larger than ${max} bytes`);
+    }
+    if (sink) {
+      // The address answered 200: it wins before its first byte reaches the sink.
+      if (!a.claim()) {
+        await res.body?.cancel();
+        throw new AbortedError('another address answered first');
+      }
+      if (declared !== undefined) sink.size?.(declared);
+      let written = 0;
+      if (res.body) {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          written += chunk.byteLength;
+          if (written > max) throw new Error(`file larger than ${max} bytes`);
+          const pending = sink.write(chunk);
+          if (pending) await pending;
+        }
+      }
+      if (declared !== undefined && declared !== written)
+        throw new Error(`truncated body: ${written} of ${declared} bytes`);
+      return { address: base, size: written };
     }
     const data = new Uint8Array(await res.arrayBuffer());
     if (data.byteLength > max) throw new Error(`file larger than ${max} bytes`);
     // fetch() already fails a body cut short of its Content-Length; this guards odd servers.
-    if (declared !== null && Number(declared) !== data.byteLength) {
+    if (declared !== undefined && declared !== data.byteLength) {
       throw new Error(`truncated body: ${data.byteLength} of ${declared} bytes`);
     }
-    return data;
+    return { data, address: base, size: data.byteLength };
   }
 }

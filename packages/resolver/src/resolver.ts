@@ -19,6 +19,7 @@ import { globToRegExp } from './glob.js';
 import { HttpUpstream } from './http-upstream.js';
 import { isResignable, type ResignOptions, type Signer, securitySigner, sgnBody } from './resign.js';
 import type { Resolution } from './resolution.js';
+import { SearchLimiter, type SearchLimitOptions } from './search-limit.js';
 import { SharedFetches } from './shared-fetch.js';
 import type { Store } from './store.js';
 import { TftpClusterUpstream } from './tftp-upstream.js';
@@ -57,6 +58,10 @@ export interface ResolverInit {
   upstreamTimeoutMs?: number;
   /** Retransmissions per packet of the default cluster upstreams (default 1). */
   upstreamRetries?: number;
+  /** Silence after which the default cluster upstreams ask a cluster's next address too (default 300 ms). */
+  upstreamHedgeMs?: number;
+  /** Bounds on remote searches at once, in total and per requesting address (see search-limit.ts). */
+  searchLimits?: SearchLimitOptions;
 }
 
 /** Collaborators of a {@link Resolver}: objects, not configuration. */
@@ -102,6 +107,7 @@ interface Settings {
   signer: Signer | undefined;
   upstreamTimeoutMs: number | undefined;
   upstreamRetries: number | undefined;
+  upstreamHedgeMs: number | undefined;
 }
 
 /** One immutable view of the remote clusters; a request keeps the one it started with. */
@@ -152,6 +158,7 @@ export class Resolver extends Emitter {
   #cache: RemoteCache;
   #affinity: DeviceAffinity;
   readonly #shared = new SharedFetches<Fetched>();
+  readonly #searchLimit: SearchLimiter;
   /** Upstreams still in use by a fetch, and those retired by a reconfiguration. */
   readonly #busy = new Map<Upstream, number>();
   readonly #retired = new Set<Upstream>();
@@ -168,6 +175,7 @@ export class Resolver extends Emitter {
     if (!components?.store) throw new InvalidArgumentError('components.store', 'a store is required');
     this.#components = components;
     this.#settings = this.#makeSettings(init);
+    this.#searchLimit = new SearchLimiter(init.searchLimits);
     const clusters = this.#validate(init.clusters ?? [], this.#settings);
     this.#topology = this.#makeTopology(clusters, this.#settings, undefined);
     this.#cache = new RemoteCache(init.cache);
@@ -248,7 +256,10 @@ export class Resolver extends Emitter {
     try {
       fetched = await this.#shared.run(
         canonical,
-        (signal) => this.#fetchRemote(canonical, common, topology, settings, signal),
+        (signal) =>
+          this.#searchLimit.run(ctx.remoteAddress, signal, () =>
+            this.#fetchRemote(canonical, common, topology, settings, signal),
+          ),
         ctx.signal,
       );
     } catch (err) {
@@ -330,6 +341,7 @@ export class Resolver extends Emitter {
     const clusters = this.#validate(init.clusters ?? this.#topology.clusters, settings, 'reconfigure');
     const previous = this.#settings;
     this.#settings = settings;
+    this.#searchLimit.configure(init.searchLimits);
     try {
       this.#applyClusters(clusters, 'reconfigure', previous);
     } catch (err) {
@@ -479,6 +491,7 @@ export class Resolver extends Emitter {
       signer,
       upstreamTimeoutMs: init.upstreamTimeoutMs,
       upstreamRetries: init.upstreamRetries,
+      upstreamHedgeMs: init.upstreamHedgeMs,
     };
   }
 
@@ -536,11 +549,15 @@ export class Resolver extends Emitter {
   #makeUpstream(cluster: ClusterConfig, settings: Settings): Upstream {
     if (this.#components.upstreamFactory) return this.#components.upstreamFactory(cluster);
     if (cluster.tftp.length === 0 && cluster.http && cluster.http.length > 0) {
-      return new HttpUpstream(cluster.id, cluster.http, { timeoutMs: settings.upstreamTimeoutMs });
+      return new HttpUpstream(cluster.id, cluster.http, {
+        timeoutMs: settings.upstreamTimeoutMs,
+        hedgeMs: settings.upstreamHedgeMs,
+      });
     }
     return new TftpClusterUpstream(cluster, {
       timeoutMs: settings.upstreamTimeoutMs,
       retries: settings.upstreamRetries,
+      hedgeMs: settings.upstreamHedgeMs,
     });
   }
 
@@ -597,14 +614,14 @@ export class Resolver extends Emitter {
 
     if (found?.kind !== 'found') {
       if (failures.length > 0) {
-        // Some cluster could not be asked: "not found" is not certain, so it is not cached.
-        const err = new FileNotFoundError(name);
-        err.cause = new UpstreamUnreachableError(
+        // Some cluster could not be asked: "not found" is not certain. It is neither cached nor
+        // said: a phone told "not found" may fall back to its default configuration, so the
+        // answer is "unreachable" (front ends say "try again"), never ERROR 1.
+        throw new UpstreamUnreachableError(
           failures.map((f) => f.address).join(','),
           failures,
           `no cluster had ${name}, and ${failures.length} could not be asked`,
         );
-        throw err;
       }
       if (flushes === this.#flushes) this.#cache.setNegative(name);
       throw new FileNotFoundError(name);
@@ -761,5 +778,9 @@ export class Resolver extends Emitter {
 }
 
 function sameUpstreamSettings(a: Settings, b: Settings): boolean {
-  return a.upstreamTimeoutMs === b.upstreamTimeoutMs && a.upstreamRetries === b.upstreamRetries;
+  return (
+    a.upstreamTimeoutMs === b.upstreamTimeoutMs &&
+    a.upstreamRetries === b.upstreamRetries &&
+    a.upstreamHedgeMs === b.upstreamHedgeMs
+  );
 }

@@ -1,12 +1,17 @@
 import {
   AbortedError,
   FileNotFoundError,
+  LimitError,
+  type TftpDownloadStream,
   type TftpTarget,
   type TftpTransferOptions,
   tftpGet,
+  tftpGetStream,
 } from '@ptftp/protocol';
 import { UpstreamUnreachableError } from './errors.js';
 import { AddressHealth } from './health.js';
+import { type HedgeAttempt, hedgedFetch } from './hedge.js';
+import { isSilence } from './silence.js';
 import { type ClusterConfig, formatHostPort, type HostPort, parseHostPort } from './topology.js';
 import {
   type AddressStatus,
@@ -14,17 +19,21 @@ import {
   type Upstream,
   type UpstreamFetchOptions,
   type UpstreamResult,
+  type UpstreamSink,
 } from './upstream.js';
 
 /** Options of {@link TftpClusterUpstream}. */
 export interface TftpClusterUpstreamOptions {
-  /**
-   * Retransmit timeout per packet (default 1000 ms). A dead address costs
-   * `timeoutMs × (retries + 1)` once, then is skipped during its back-off.
-   */
+  /** Retransmit timeout per packet (default 1000 ms). */
   timeoutMs?: number;
   /** Retransmissions per packet before the address counts as down (default 1). */
   retries?: number;
+  /**
+   * Ask the next address too when the current one has not answered after this long (default
+   * 300 ms); the first answer wins. A dead first address then costs this, not `timeoutMs ×
+   * (retries + 1)`.
+   */
+  hedgeMs?: number;
   /** First back-off of a failed address (default 1000 ms, doubling up to `maxBackoffMs`). */
   backoffMs?: number;
   maxBackoffMs?: number;
@@ -42,19 +51,29 @@ export interface TftpClusterUpstreamOptions {
   localAddress?: string;
   /** The download function (default @ptftp/protocol's `tftpGet`); tests may replace it. */
   get?: (target: TftpTarget, filename: string, opts: TftpTransferOptions) => Promise<Uint8Array>;
+  /** The streaming download function (default `tftpGetStream`); tests may replace it. */
+  getStream?: (
+    target: TftpTarget,
+    filename: string,
+    opts: TftpTransferOptions,
+  ) => Promise<TftpDownloadStream>;
 }
 
 /**
  * A remote cluster's TFTP servers (1-3 addresses) as an {@link Upstream}.
  *
- * Addresses are tried in configured order. One that does not answer is marked down and skipped
- * during an exponential back-off (so a dead address costs one timeout, not one per request),
- * then probed by a single request. "File not found" (ERROR 1) and "access violation" (ERROR 2)
- * are answers: the cluster does not have the file, and the other addresses (which serve the
- * same files) are not asked.
+ * Addresses are asked in configured order, hedged: when one has not answered after `hedgeMs`
+ * the next is asked too, and the first answer wins (the others are aborted). Only silence marks
+ * an address down (skipped during an exponential back-off, then probed by one request); an
+ * ERROR, a file over `maxBytes` or a size mismatch does not. "File not found" (ERROR 1) and
+ * "access violation" (ERROR 2) are answers: the cluster does not have the file, and the other
+ * addresses (which serve the same files) are not asked.
  *
- * Every read request carries the private option `ptftp-proxied 1` (ignored by other servers)
- * so that a ptftp proxy on the other side serves it from its local store only.
+ * Every read request asks `tsize` (a file whose length differs from the size the server
+ * announced is rejected, never cached) and carries the private option `ptftp-proxied 1`
+ * (ignored by other servers) so that a ptftp proxy on the other side serves it from its local
+ * store only. With `sink`, bytes are written as they arrive; the address is chosen before the
+ * first byte and never changes after it.
  *
  * @example
  * ```ts
@@ -83,43 +102,60 @@ export class TftpClusterUpstream implements Upstream {
     });
   }
 
-  async fetch(name: string, { signal, reporter }: UpstreamFetchOptions): Promise<UpstreamResult> {
+  async fetch(name: string, { signal, reporter, sink }: UpstreamFetchOptions): Promise<UpstreamResult> {
     if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
-    const plan = this.#health.plan();
-    const attempts: Array<{ address: string; error: unknown }> = [];
-    for (let i = 0; i < plan.length; i++) {
-      const address = plan[i]!;
-      const hp = this.#targets.get(address)!;
-      try {
-        const data = await this.#get(hp, name, signal);
-        this.#health.succeeded(address);
-        // Later planned addresses were reserved as probes: unreleased, they would never be
-        // planned again, and the cluster would lose its redundancy for good.
-        for (const rest of plan.slice(i + 1)) this.#health.released(rest);
-        return { data, address };
-      } catch (err) {
-        if (signal.aborted || code(err) === 'PTFTP_ERR_ABORTED') {
-          this.#health.released(address);
-          // The remaining planned addresses were reserved as probes too.
-          for (const rest of plan.slice(i + 1)) this.#health.released(rest);
-          throw err instanceof AbortedError ? err : new AbortedError('fetch aborted', { cause: err });
-        }
-        const c = code(err);
-        if (c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION') {
-          this.#health.succeeded(address);
-          for (const rest of plan.slice(i + 1)) this.#health.released(rest);
-          throw new FileNotFoundError(name);
-        }
-        // A server that answered with another ERROR is alive; only silence marks it down.
-        if (c === 'PTFTP_ERR_REMOTE') this.#health.succeeded(address);
-        else this.#health.failed(address, err);
-        attempts.push({ address, error: err });
-        reporter?.error?.(address, err);
-        const next = plan[i + 1];
-        if (next !== undefined) reporter?.failover?.(address, next);
-      }
+    let plan = this.#health.plan();
+    if (plan.length === 0) {
+      // Every address is backing off and one request is probing: wait for its verdict (at most
+      // one probe's time) rather than fail this phone at once.
+      await this.#health.changed((this.#opts.timeoutMs ?? 1000) * ((this.#opts.retries ?? 1) + 1), signal);
+      if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
+      plan = this.#health.plan();
     }
-    throw new UpstreamUnreachableError(this.id, attempts);
+    const asked = new Set<string>();
+    try {
+      return await hedgedFetch(
+        plan,
+        async (a): Promise<UpstreamResult> => {
+          asked.add(a.address);
+          const hp = this.#targets.get(a.address)!;
+          if (sink) return { address: a.address, size: await this.#stream(hp, name, a, sink) };
+          return { data: await this.#get(hp, name, a.signal), address: a.address };
+        },
+        {
+          id: this.id,
+          signal,
+          hedgeMs: this.#opts.hedgeMs,
+          isAnswer: (err) => {
+            const c = code(err);
+            return c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION';
+          },
+          answered: (address) => this.#health.succeeded(address),
+          failed: (address, err) => {
+            if (isSilence(err)) this.#health.failed(address, err);
+            else this.#health.succeeded(address);
+            reporter?.error?.(address, err);
+          },
+          abandoned: (address) => this.#health.released(address),
+          silent: (address, err) => {
+            this.#health.failed(address, err);
+            reporter?.error?.(address, err);
+          },
+          hedged: (from, to) => reporter?.failover?.(from, to),
+        },
+      );
+    } catch (err) {
+      const c = code(err);
+      if (c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION')
+        throw new FileNotFoundError(name);
+      if (signal.aborted && !(err instanceof AbortedError))
+        throw new AbortedError('fetch aborted', { cause: err });
+      throw err;
+    } finally {
+      // Planned addresses never asked were reserved as probes: unreleased, they would never be
+      // planned again, and the cluster would lose its redundancy for good.
+      for (const a of plan) if (!asked.has(a)) this.#health.released(a);
+    }
   }
 
   status(): AddressStatus[] {
@@ -128,13 +164,15 @@ export class TftpClusterUpstream implements Upstream {
 
   close(): void {}
 
-  async #get(hp: HostPort, name: string, signal: AbortSignal): Promise<Uint8Array> {
+  #transferOptions(signal: AbortSignal): TftpTransferOptions {
     const o = this.#opts;
     const opts: TftpTransferOptions = {
       retransmitTimeoutMs: o.timeoutMs ?? 1000,
       retries: o.retries ?? 1,
       deadlineMs: o.deadlineMs ?? 60_000,
       maxBytes: o.maxBytes ?? 256 * 1024 * 1024,
+      // The client checks the file's length against the announced size whenever the server
+      // answers tsize, so a server that cuts a file short cannot get it cached.
       tsize: true,
       signal,
       // Marks the request as proxied so a peer proxy answers from its local store only.
@@ -143,9 +181,41 @@ export class TftpClusterUpstream implements Upstream {
     opts.blksize = o.blksize ?? 1428;
     if (o.windowsize !== undefined) opts.windowsize = o.windowsize;
     if (o.localAddress !== undefined) opts.localAddress = o.localAddress;
-    const get = o.get ?? tftpGet;
-    const data = await get({ host: hp.host, port: hp.port }, name, opts);
+    return opts;
+  }
+
+  async #get(hp: HostPort, name: string, signal: AbortSignal): Promise<Uint8Array> {
+    const get = this.#opts.get ?? tftpGet;
+    const data = await get({ host: hp.host, port: hp.port }, name, this.#transferOptions(signal));
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Stream one address's answer into `sink`; the bytes written. */
+  async #stream(hp: HostPort, name: string, a: HedgeAttempt, sink: UpstreamSink): Promise<number> {
+    const max = this.#opts.maxBytes ?? 256 * 1024 * 1024;
+    const getStream = this.#opts.getStream ?? tftpGetStream;
+    const { size, stream } = await getStream(
+      { host: hp.host, port: hp.port },
+      name,
+      this.#transferOptions(a.signal),
+    );
+    try {
+      if (size !== undefined && size > max)
+        throw new LimitError('maxBytes', `${name} is ${size} bytes, over ${max}`);
+      // The server answered: this address wins before its first byte reaches the sink.
+      if (!a.claim()) throw new AbortedError('another address answered first');
+      if (size !== undefined) sink.size?.(size);
+      let written = 0;
+      for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        written += chunk.byteLength;
+        if (written > max) throw new LimitError('maxBytes', `${name} is over ${max} bytes`);
+        const pending = sink.write(chunk);
+        if (pending) await pending;
+      }
+      return written;
+    } finally {
+      stream.destroy();
+    }
   }
 }
 

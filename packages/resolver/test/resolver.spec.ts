@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
+import { FileNotFoundError } from '@ptftp/protocol';
 import { generateSigningCertificate, signSgn, verifySgn } from '@ptftp/security';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -333,15 +334,15 @@ describe('Resolver: remote lookup across clusters', () => {
     expect([r.clusterId, text(r.data)]).toEqual(['C', 'on C']);
   });
 
-  it('"not found" while a cluster is unreachable is not cached (that cluster may have it)', async () => {
+  it('no cluster had it and one could not be asked: "unreachable", never "not found", and not cached', async () => {
     const a = new MemoryUpstream('A', {});
     const b = new MemoryUpstream('B', { 'x.xml': 'b' });
     b.setUnreachable(true);
     const { resolver, of } = setup([a, b]);
     const err = await resolver.resolve('x.xml').catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'FileNotFoundError', message: 'file not found: x.xml' });
-    expect((err as Error).cause).toMatchObject({ code: 'PTFTP_ERR_UPSTREAM_UNREACHABLE' });
-    expect(of('notFound').map((e) => e.reason)).toEqual(['unreachable']);
+    expect(err).toMatchObject({ code: 'PTFTP_ERR_UPSTREAM_UNREACHABLE', tftpCode: 0 });
+    expect(err).not.toBeInstanceOf(FileNotFoundError);
+    expect(of('notFound')).toEqual([]);
     expect(of('upstreamError')).toMatchObject([{ clusterId: 'B', address: 'memory://B' }]);
     b.setUnreachable(false);
     expect((await resolver.resolve('x.xml')).clusterId).toBe('B');
@@ -355,7 +356,9 @@ describe('Resolver: remote lookup across clusters', () => {
       delayMs: 1,
     });
     const { resolver } = setup({ B: flaky });
-    await expect(resolver.resolve('big.bin')).rejects.toMatchObject({ name: 'FileNotFoundError' });
+    await expect(resolver.resolve('big.bin')).rejects.toMatchObject({
+      code: 'PTFTP_ERR_UPSTREAM_UNREACHABLE',
+    });
     expect(resolver.cacheStats.entries).toBe(0);
     const r = await resolver.resolve('big.bin');
     expect([r.source, r.size, sha(r.data)]).toEqual(['cluster', 4096, sha(new Uint8Array(4096).fill(7))]);

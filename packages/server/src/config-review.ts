@@ -105,6 +105,18 @@ export function reviewConfig(config: ProxyConfig): ConfigFinding[] {
       path: 'admin.listen',
     });
   }
+  const ports = config.limits.ports;
+  const exposed = listen.filter((e) => !isLoopback(e.host));
+  if (ports !== undefined && ports !== 'per-transfer' && exposed.length > 0) {
+    const mode = ports === 'single' ? 'single-port mode' : `a port range (${ports.from}-${ports.to})`;
+    out.push({
+      severity: 'warning',
+      code: 'PTFTP_CONFIG_SHARED_TRANSFER_PORT_EXPOSED',
+      message: `Transfers use ${mode} on ${exposed.map((e) => e.host).join(', ')}: the transfer port is known or guessable, so forged ACKs can reach a transfer and make the proxy send file data to a victim (a reflector). A per-destination send budget caps it (one datagram per datagram received), but a port per transfer closes it.`,
+      fix: 'Remove "limits.ports" (a port per transfer, the default) and open the firewall for UDP from port 69 related traffic (conntrack tftp helper), or keep this mode only on loopback or a trusted network.',
+      path: 'limits.ports',
+    });
+  }
   if (dhcp) {
     const plan = {
       ...(dhcp.v4 && { v4: dhcp.v4 }),

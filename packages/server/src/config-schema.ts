@@ -143,6 +143,7 @@ export const configSchema = z.strictObject({
       maxSessions: z.number().int().min(1).optional(),
       maxSessionsPerSource: z.number().int().min(1).optional(),
       newSessionsPerSecondPerSource: z.number().min(0).optional(),
+      burstPerSource: z.number().int().min(1).optional(),
       maxBlksize: z.number().int().min(8).max(65464).optional(),
       maxWindowsize: z.number().int().min(1).max(65535).optional(),
       retransmitTimeoutMs: z.number().int().min(1).optional(),
@@ -158,6 +159,8 @@ export const configSchema = z.strictObject({
       timeoutMs: z.number().int().min(1).optional(),
       /** Retransmissions per packet when asking a remote cluster (resolver default 1). */
       retries: z.number().int().min(0).optional(),
+      /** Silence after which a cluster's next address is asked too (resolver default 300 ms). */
+      hedgeMs: z.number().int().min(1).optional(),
       /** Ask the clusters all at once (first found wins) or one after another. */
       lookup: z.enum(['parallel', 'sequential']).optional(),
       /** Clusters asked at once in parallel lookup (resolver default 4). */

@@ -30,6 +30,7 @@ export function resolverInit(
     ...(u.preference !== undefined && { preference: u.preference }),
     ...(u.timeoutMs !== undefined && { upstreamTimeoutMs: u.timeoutMs }),
     ...(u.retries !== undefined && { upstreamRetries: u.retries }),
+    ...(u.hedgeMs !== undefined && { upstreamHedgeMs: u.hedgeMs }),
     resign: signing ?? false,
   };
 }

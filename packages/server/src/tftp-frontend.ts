@@ -2,9 +2,13 @@ import {
   createServer,
   type InheritedListenSocket,
   type LiveServerOptions,
+  PtftpError,
   type ReadRequest,
+  ServerBusyError,
+  TftpErrorCode,
   type TftpServer,
 } from '@ptftp/protocol';
+import { UpstreamUnreachableError } from '@ptftp/resolver';
 import { formatEndpoint } from './address.js';
 import type { ProxyConfig } from './config-schema.js';
 import { contained } from './contain.js';
@@ -55,6 +59,7 @@ function liveOptions(l: ProxyConfig['limits']): LiveServerOptions {
     ...(l.newSessionsPerSecondPerSource !== undefined && {
       newSessionsPerSecondPerSource: l.newSessionsPerSecondPerSource,
     }),
+    ...(l.burstPerSource !== undefined && { burstPerSource: l.burstPerSource }),
   };
 }
 
@@ -212,8 +217,24 @@ export class TftpFrontend {
       // it answers with ERROR 0 "internal error".
       if (result !== 'error' || code(err) === 'PTFTP_ERR_ABORTED' || code(err) === 'PTFTP_ERR_CLOSED')
         throw err;
+      // No answer from a cluster that might have the file, or no room to look (descriptors,
+      // the search bound): ERROR 0 "try again later", never ERROR 1 — a phone told "not found"
+      // may fall back to its default configuration. Why an ERROR rather than silence: the
+      // phone's retransmitted RRQs were held while the resolver waited (hedged, bounded), so
+      // silence now would only cost it another full retransmission cycle per file, and to a
+      // booting phone a silent server looks dead; ERROR 0 ends this attempt at once, tells the
+      // phone the server is alive, and its next request asks the clusters again.
+      if (err instanceof UpstreamUnreachableError || err instanceof ServerBusyError)
+        throw new TryAgainError(err);
       throw new Error('resolution failed', { cause: err });
     }
+  }
+}
+
+/** ERROR 0 "try again later": the answer is not known now (it names no internal host). */
+class TryAgainError extends PtftpError {
+  constructor(cause: unknown) {
+    super('PTFTP_ERR_BUSY', 'try again later', TftpErrorCode.NotDefined, { cause });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Upstream } from '../upstream.js';
+import type { Upstream, UpstreamSink } from '../upstream.js';
 import { errorCode, patternBytes, type TestApi } from './test-api.js';
 
 /** What an upstream fixture returns: the upstream, holding the given files, and cleanup. */
@@ -23,8 +23,9 @@ const FILES = {
 
 /**
  * The contract every {@link Upstream} must keep, as a test suite: exact bytes (every byte
- * value, empty files, block-size multiples, many blocks), "not found" distinct from
- * "unreachable", abort, and concurrent fetches.
+ * value, empty files, block-size multiples, many blocks), with and without a streaming
+ * {@link UpstreamSink} (in order, backpressure honoured, `size` announced), "not found"
+ * distinct from "unreachable", abort, and concurrent fetches.
  *
  * @example
  * ```ts
@@ -101,6 +102,55 @@ export function runUpstreamCompliance(
           const want = FILES[names[i] as keyof typeof FILES];
           expect(Buffer.from(r.data!).equals(Buffer.from(want))).toBe(true);
         });
+      }),
+    );
+
+    it(
+      'with a sink: bytes reach sink.write in order (a returned promise holds the next write back), size() announces the length, and the result carries size instead of data',
+      withUpstream(async (u) => {
+        for (const [n, data] of Object.entries(FILES)) {
+          const chunks: Uint8Array[] = [];
+          const announced: number[] = [];
+          let writing = false;
+          let overlapped = false;
+          const sink = {
+            size: (bytes: number) => announced.push(bytes),
+            write: async (chunk: Uint8Array) => {
+              if (writing) overlapped = true;
+              writing = true;
+              chunks.push(new Uint8Array(chunk));
+              // Backpressure: the upstream must wait for this before writing again.
+              await new Promise<void>((resolve) => setImmediate(resolve));
+              writing = false;
+            },
+          };
+          const result = await u.fetch(n, { signal: signal(), sink });
+          expect(overlapped).toBe(false);
+          if (result.data !== undefined) {
+            // An upstream that cannot stream returns data and leaves the sink alone.
+            expect(chunks.length).toBe(0);
+            expect(Buffer.from(result.data).equals(Buffer.from(data))).toBe(true);
+            continue;
+          }
+          const got = Buffer.concat(chunks);
+          expect(got.byteLength).toBe(data.byteLength);
+          expect(got.equals(Buffer.from(data))).toBe(true);
+          expect(result.size).toBe(data.byteLength);
+          for (const a of announced) expect(a).toBe(data.byteLength);
+          expect(typeof result.address === 'string' && result.address.length > 0).toBe(true);
+        }
+      }),
+    );
+
+    it(
+      'with a sink: a missing name rejects with PTFTP_ERR_NOT_FOUND and writes nothing',
+      withUpstream(async (u) => {
+        let writes = 0;
+        const err = await u
+          .fetch('SEPFFFFFFFFFFFF.cnf.xml', { signal: signal(), sink: { write: () => void writes++ } })
+          .catch((e: unknown) => e);
+        expect(errorCode(err)).toBe('PTFTP_ERR_NOT_FOUND');
+        expect(writes).toBe(0);
       }),
     );
 
