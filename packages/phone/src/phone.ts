@@ -366,8 +366,9 @@ export class Phone extends Emitter {
     if (config.userLocale)
       for (const f of this.model.userLocaleFiles) wanted.push(['locale', `${config.userLocale}/${f}`]);
     for (const [purpose, name] of wanted) {
-      // Signed variant first once the phone holds a trust list, like the configuration.
-      const names = name.endsWith('.sgn') || !this.#trust.holdsAny ? [name] : [`${name}.sgn`, name];
+      // XML files: the signed variant first once the phone holds a trust list, like the
+      // configuration (CUCM writes both); locale archives are asked for as named.
+      const names = this.#trust.holdsAny && name.endsWith('.xml') ? [`${name}.sgn`, name] : [name];
       for (const n of names) {
         const f = await this.#fetch(n, true);
         if (f.status !== 'ok') {
