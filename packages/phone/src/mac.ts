@@ -34,8 +34,8 @@ export function macRange(prefix: string, count: number): string[] {
     .replace(/^SEP/i, '')
     .replace(/[:.\-\s]/g, '')
     .toUpperCase();
-  if (!/^[0-9A-F]{0,10}$/.test(p))
-    throw new InvalidArgumentError('macPrefix', `"${prefix}" is not 0 to 10 hex digits`);
+  if (!/^[0-9A-F]{0,11}$/.test(p))
+    throw new InvalidArgumentError('macPrefix', `"${prefix}" is not 0 to 11 hex digits`);
   const width = 12 - p.length;
   if (!Number.isInteger(count) || count < 0 || count > 16 ** width)
     throw new InvalidArgumentError('count', `${count} phones do not fit behind the prefix ${p || '(none)'}`);
