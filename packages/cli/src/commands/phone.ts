@@ -154,7 +154,11 @@ function commonOptions(cmd: Command): Command {
 export function register(program: Command, io: CliIo): void {
   const phone = program
     .command('phone')
-    .description('play a Cisco phone booting through a server: will my phones boot?');
+    .description('play a Cisco phone booting through a server: will my phones boot?')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ ptftp phone boot --mac 001122334455 --tftp 10.0.0.5\n  $ ptftp phone storm --count 1000 --tftp 10.0.0.5\n',
+    );
 
   commonOptions(
     phone
