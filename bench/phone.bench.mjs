@@ -8,7 +8,9 @@
  * (the proxy's own counters: local, cache, cluster) and by transport, and the load
  * generator's CPU. Writes bench/results/phone.md.
  *
- * Environment: PTFTP_BENCH_PHONES (1000), PTFTP_BENCH_PHONE_CONCURRENCY (phones booting at once,
+ * Environment: PTFTP_BENCH_PHONE_CASES (run only the cases whose label contains it, e.g.
+ * `7965/tftpd`), PTFTP_BENCH_PHONE_TRACE (print the timeline of the first 3 failed phones),
+ * PTFTP_BENCH_PHONES (1000), PTFTP_BENCH_PHONE_CONCURRENCY (phones booting at once,
  * 1000: a power cut brings them all up together), PTFTP_BENCH_IMAGE_KIB (firmware image size,
  * 2048).
  */
@@ -171,7 +173,10 @@ const CASES = [
 const mib = (n) => (n / 1048576).toFixed(1);
 const rows = [];
 const notes = [];
-for (const c of CASES) {
+const TRACE = Boolean(process.env.PTFTP_BENCH_PHONE_TRACE);
+const only = process.env.PTFTP_BENCH_PHONE_CASES;
+for (const c of CASES.filter((x) => !only || `${x.model}/${x.cluster}`.includes(only))) {
+  let traced = 0;
   const remote =
     c.cluster === 'tftpd-hpa' ? await startTftpdHpa(cluster) : await startServe(['--root', cluster]);
   const configFile = join(dir, 'proxy.json');
@@ -198,6 +203,14 @@ for (const c of CASES) {
       model: c.model,
       concurrency: CONCURRENCY,
       upgradeShare: UPGRADE_SHARE,
+      onPhone: (p) => {
+        if (!TRACE || p.registered || traced++ >= 3) return;
+        process.stderr.write(`SEP${p.mac}: ${p.failure?.code} ${p.failure?.reason}\n`);
+        for (const s of p.steps)
+          process.stderr.write(
+            `  ${s.name} ${s.status} ${s.attempts.map((a) => `${a.transport} ${a.answer}`).join(' -> ')} ${s.size} B ${s.sha256.slice(0, 12)} ${s.verdict}\n`,
+          );
+      },
       tftpOptions: { blksize: 1468, retries: 5, retransmitTimeoutMs: 1000 },
     });
     const after = await bytesBySource(proxy.admin);
@@ -254,7 +267,7 @@ const head = [
 ];
 const md = [
   `Phone bench, ${new Date().toISOString()}: Node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, loopback.`,
-  `\`ptftp phone storm\` of ${PHONES} phones (${CONCURRENCY} booting at once) against \`ptftp serve\` as a proxy: common files local, remote cluster tftpd-hpa; ${CACHED_SHARE * 100}% of the configurations cached beforehand; ${UPGRADE_SHARE * 100}% of the phones upgrade firmware (2 images of ${IMAGE / 1024} KiB, hashed while streaming). Boot time is per phone, from its first request to its verdict. Bytes by source are the proxy's \`ptftp_bytes_served_total\`; the generator's CPU is this process's user+system time over the storm's wall time.`,
+  `\`ptftp phone storm\` of ${PHONES} phones (${CONCURRENCY} booting at once) against \`ptftp serve\` as a proxy: common files local, one remote cluster (a second \`ptftp serve --root\`, or tftpd-hpa) holding the ITL, the signed configurations and the load; ${CACHED_SHARE * 100}% of the configurations cached beforehand; ${UPGRADE_SHARE * 100}% of the phones upgrade firmware (2 images of ${IMAGE / 1024} KiB, hashed while streaming). Boot time is per phone, from its first request to its verdict. Bytes by source are the proxy's \`ptftp_bytes_served_total\`; the generator's CPU is this process's user+system time over the storm's wall time.`,
   '',
   ...markdownTable(head, rows),
   '',

@@ -28,6 +28,8 @@ export interface PhoneStormInit {
   /** Trust lists every phone holds before it boots. */
   readonly trust?: HeldTrust;
   readonly tftpOptions?: TftpTransferOptions;
+  /** HTTP timeout before TFTP is tried, ms (2000). */
+  readonly httpTimeoutMs?: number;
   readonly signal?: AbortSignal;
   /** Called as each phone finishes (progress bars, per-phone logs). */
   readonly onPhone?: (result: BootResult, index: number) => void;
@@ -116,6 +118,7 @@ export async function runPhoneStorm(init: PhoneStormInit): Promise<PhoneStormRep
         trust: init.trust,
         runsConfiguredLoad: !upgrade,
         tftpOptions: init.tftpOptions,
+        httpTimeoutMs: init.httpTimeoutMs,
         signal: init.signal,
       });
       results[i] = r;

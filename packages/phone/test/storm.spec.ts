@@ -3,12 +3,15 @@
  * share honoured, bytes accounted by transport and kind, and images hashed while they stream
  * (a storm never holds an image whole per phone).
  */
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ServedPtftp, startPtftpServe } from '../../../test-support/ptftp-serve.js';
 import { macRange, percentile, runPhoneStorm } from '../src/index.js';
 import { configXml, type FirmwareFixture, firmware, writeTree } from './cluster-fixture.js';
@@ -77,36 +80,66 @@ describe('runPhoneStorm through ptftp serve', () => {
     expect(r.cpuMs.user).toBeGreaterThan(0);
   });
 
-  it('hashes images while they stream: 8 phones upgrading at once hold far less than one image each', async () => {
-    // Collect garbage before each sample, so the sample is what is still referenced.
+  it('hashes images while they stream: 8 phones stalled 12 MiB into a 16 MiB image hold far less than that', async () => {
+    // An HTTP 6970 of our own that stops every image at 12 MiB until the memory is measured:
+    // a phone that kept the image would hold its 12 MiB then, one that hashes holds a chunk.
+    const IMG = 16 * 1024 * 1024;
+    const STALL = 12 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let stalled = 0;
+    const server = http.createServer(async (req, res) => {
+      const name = decodeURIComponent((req.url ?? '/').slice(1));
+      if (/^SEP[0-9A-F]{12}\.cnf\.xml$/.test(name)) return res.end(configXml({ load: 'big' }));
+      if (name === 'big.loads') return res.end(`big.sbn size=${IMG}\n`);
+      if (name !== 'big.sbn') {
+        res.statusCode = 404;
+        return res.end();
+      }
+      res.setHeader('content-length', IMG);
+      for (let n = 0; n < IMG; n += chunk.length) {
+        if (n === STALL) {
+          stalled++;
+          await released;
+        }
+        if (!res.write(chunk)) await once(res, 'drain');
+      }
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
-    gc();
-    const base = process.memoryUsage().arrayBuffers;
-    let peak = 0;
-    let samples = 0;
-    const sample = setInterval(() => {
-      gc();
-      samples++;
-      peak = Math.max(peak, process.memoryUsage().arrayBuffers - base);
-    }, 5);
     try {
-      const r = await runPhoneStorm({
+      gc();
+      const base = process.memoryUsage().arrayBuffers;
+      const storm = runPhoneStorm({
         tftp: srv.tftp,
-        http: srv.http,
+        http: { host: '127.0.0.1', port },
         count: 8,
-        macPrefix: '00CC',
+        macPrefix: '00CD',
         concurrency: 8,
         upgradeShare: 1,
+        // The stall is ours: no phone may give up on HTTP while the others catch up.
+        httpTimeoutMs: 60_000,
       });
+      await vi.waitFor(() => expect(stalled).toBe(8), { timeout: 20_000, interval: 20 });
+      gc();
+      const held = process.memoryUsage().arrayBuffers - base;
+      release();
+      // Kept whole, 8 phones would hold at least 8 x (12 MiB - the loopback socket buffers).
+      expect(held).toBeLessThan(16 * 1024 * 1024);
+      const r = await storm;
       expect(r.registered).toBe(8);
-      expect(r.bytesByPurpose.image).toBe(8 * (2 * IMAGE + 321));
+      expect(r.bytesByPurpose.image).toBe(8 * IMG);
     } finally {
-      clearInterval(sample);
+      release();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     }
-    expect(samples).toBeGreaterThan(3);
-    // Held whole, the 8 images in flight would be 24 MiB.
-    expect(peak).toBeLessThan(6 * 1024 * 1024);
   });
 
   it('percentile is nearest-rank', () => {

@@ -7,7 +7,6 @@
 import type { BootResult, BootStep, Endpoint, HeldTrust, PhoneStormReport } from '@ptftp/phone';
 import { type Command, Option } from 'commander';
 import { CliError, type CliIo } from '../io.js';
-import { collect, readBytes, readCertPem } from './security/files.js';
 
 interface CommonFlags {
   tftp: string;
@@ -37,8 +36,12 @@ function whole(flag: string, value: string | undefined, min = 0): number | undef
   return Number(value);
 }
 
+/** Commander collector for a repeatable option (kept here: the file helpers load lazily). */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
 async function common(flags: CommonFlags) {
   const { PHONE_HTTP_PORT } = await import('@ptftp/phone');
+  const { readBytes, readCertPem } = await import('./security/files.js');
   const tftp = await endpoint('--tftp', flags.tftp, 69);
   const http: Endpoint | false | undefined =
     flags.http === false
