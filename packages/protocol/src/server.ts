@@ -643,7 +643,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
         if (existing.session instanceof ReadSession)
           existing.session.allowRequestBytes(existing.requestBytes);
       }
-      if (!isRequest || sameRequest || existing.session === undefined) {
+      if (!isRequest || sameRequest) {
         // Single-port mode demultiplexes here; otherwise this is a retransmitted request, and a
         // second session for the same client port would double the traffic.
         if (this.config.single) {
@@ -658,7 +658,14 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       // client's ERROR 5), so a forged request from a phone's address and port cannot cut its
       // transfer short. Single-port mode tells transfers apart by the peer's port only: there
       // the new request replaces the old transfer.
-      if (this.config.single) existing.session.supersede();
+      if (existing.session === undefined) {
+        // The first request still waits for its handler: its client gave up and the port asks
+        // for another file now (a phone's next socket often reuses the port). Its answer, sent
+        // later, would reach this client as the first DATA of the file it asked for, so the
+        // waiting request is dropped unanswered; a live client that asked it repeats its request.
+        abortRecordSignal(existing, new AbortedError('another request came from the same port'));
+        this.removeRecord(existing);
+      } else if (this.config.single) existing.session.supersede();
     }
     switch (packet.opcode) {
       case Opcode.RRQ:

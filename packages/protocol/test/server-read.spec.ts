@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AccessViolationError,
   FileNotFoundError,
@@ -289,6 +289,39 @@ describe('RFC 1350 lockstep transfer', () => {
     expect(a2.raw.subarray(4)).toEqual(pattern(1000).subarray(512));
     expect(failed).toEqual([]);
     expect(server.activeSessions).toBe(2);
+  });
+
+  it('a request still waiting for its handler is dropped when its port asks for another file: the port never gets the first file', async () => {
+    let releaseA!: () => void;
+    const aWaits = new Promise<void>((resolve) => {
+      releaseA = resolve;
+    });
+    let aSignal: AbortSignal | undefined;
+    const { server, port } = await startServer({
+      handler: async (req) => {
+        if (req.filename === 'a.bin') {
+          aSignal = req.signal;
+          await aWaits;
+          return pattern(700);
+        }
+        return Buffer.from('the file b');
+      },
+    });
+    const peer = await openPeer();
+    peer.rrq(port, 'a.bin');
+    await vi.waitFor(() => expect(aSignal).toBeDefined());
+    // The phone gave up on a.bin; its next socket, on the same port, asks for b.bin.
+    peer.rrq(port, 'b.bin');
+    const b1 = await peer.next();
+    expect(b1.packet).toMatchObject({ opcode: Opcode.DATA, block: 1 });
+    expect(b1.raw.subarray(4).toString()).toBe('the file b');
+    expect(aSignal?.aborted).toBe(true);
+    releaseA();
+    peer.ack(1, b1.port);
+    // a.bin's handler has now answered: nothing of it may reach the port.
+    const late = await peer.collect(300);
+    expect(late.filter((p) => p.packet.opcode === Opcode.DATA)).toEqual([]);
+    expect(server.activeSessions).toBe(0);
   });
 
   it('an ERROR from the client ends its session quietly and aborts the handler signal', async () => {
