@@ -1,10 +1,12 @@
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, ListenOptions } from 'node:net';
 import { parseEndpoint } from './address.js';
 import { DEFAULT_HTTP_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS } from './config-schema.js';
 import { ListenError } from './errors.js';
-import { type FailedInfo, type FrontendHooks, failureKind } from './events.js';
+import { type FailedInfo, type FrontendHooks, failureKind, type ResolvedFile } from './events.js';
 import { parseRange } from './http-range.js';
+import { sendContent } from './http-body.js';
 
 /** The header another ptftp proxy sets on its upstream HTTP requests (mirrors the TFTP option). */
 export const PROXIED_HEADER = 'x-ptftp-proxied';
@@ -266,14 +268,16 @@ export class HttpFrontend {
     const abort = new AbortController();
     res.once('close', () => abort.abort());
     this.active++;
+    let file: ResolvedFile | undefined;
     try {
-      const file = await this.hooks.resolve(name, {
+      file = await this.hooks.resolve(name, {
         remoteAddress: remote.address,
         proxied: req.headers[PROXIED_HEADER] === '1',
         signal: abort.signal,
         transport: 'http',
       });
-      const size = file.data.byteLength;
+      // A range needs the size; a whole file still arriving without one is sent chunked.
+      const size = file.size ?? (req.headers.range ? await file.content.whenSized(abort.signal) : undefined);
       const headers: Record<string, string | number> = {
         'Content-Type': contentType(name),
         'Accept-Ranges': 'bytes',
@@ -281,7 +285,7 @@ export class HttpFrontend {
         'Cache-Control': 'no-cache',
       };
       if (file.version) headers.ETag = `"${file.version}"`;
-      const range = parseRange(req.headers.range, size);
+      const range = size === undefined ? undefined : parseRange(req.headers.range, size);
       if (range === 'unsatisfiable') {
         res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}`, 'Content-Length': 0 }).end();
         this.hooks.failed({
@@ -291,16 +295,16 @@ export class HttpFrontend {
         });
         return;
       }
-      const body = range ? file.data.subarray(range.start, range.end + 1) : file.data;
+      const start = range ? range.start : 0;
+      const end = range ? range.end + 1 : size;
       const status = range ? 206 : 200;
       if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
-      headers['Content-Length'] = body.byteLength;
+      if (end !== undefined) headers['Content-Length'] = end - start;
       res.writeHead(status, headers);
-      const sent = req.method === 'HEAD' ? 0 : body.byteLength;
-      await new Promise<void>((resolve) => {
-        res.once('close', resolve);
-        res.end(req.method === 'HEAD' ? undefined : body);
-      });
+      const closed = once(res, 'close').catch(() => {});
+      const sent = req.method === 'HEAD' ? 0 : await sendContent(res, file.content, start, end, abort.signal);
+      if (req.method === 'HEAD') res.end();
+      await closed;
       if (!res.writableFinished) throw new Error('connection closed before the body was sent');
       this.hooks.served({
         ...info,
@@ -324,6 +328,7 @@ export class HttpFrontend {
       }
       this.hooks.failed({ ...info, result, error });
     } finally {
+      file?.content.release();
       this.active--;
     }
   }

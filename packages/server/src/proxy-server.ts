@@ -17,7 +17,7 @@ import { fileDiscovery } from './discovery-file.js';
 import { ConfigError, ListenError, StateError } from './errors.js';
 import type { FailedInfo, FrontendHooks, ResolvedFile, ServedInfo } from './events.js';
 import { HttpFrontend } from './http-frontend.js';
-import { ProxyMetrics } from './metrics.js';
+import { type CacheStatus, ProxyMetrics } from './metrics.js';
 import { effectiveConfig, planReload, type ReloadResult } from './reload.js';
 import { readSigning, resolverInit } from './resolver-init.js';
 import type { InheritedSocket } from './systemd.js';
@@ -55,7 +55,7 @@ export interface ProxyStatus {
   readonly uptimeSeconds: number;
   readonly addresses: ProxyAddresses;
   readonly activeSessions: { tftp: number; http: number };
-  readonly cache: { entries: number; bytes: number; hits: number; misses: number };
+  readonly cache: CacheStatus;
   readonly clusters: unknown;
   readonly reloads: { applied: number; rejected: number; lastError?: string | undefined };
 }
@@ -163,7 +163,7 @@ export class ProxyServer extends EventEmitter<{
   private resolver: Resolver;
   private readonly components: ProxyComponents;
   private readonly tftp: TftpFrontend;
-  private readonly earlierCacheCounts = { hits: 0, misses: 0 };
+  private readonly earlierCacheCounts = { hits: 0, misses: 0, refusals: 0 };
   private readonly http: HttpFrontend;
   private admin: AdminEndpoint;
   private state: ProxyStatus['state'] = 'idle';
@@ -385,7 +385,7 @@ export class ProxyServer extends EventEmitter<{
     const devices = selector.device === undefined ? [] : [selector.device].flat();
     if (devices.length > 0) {
       let n = 0;
-      for (const device of devices) n += this.resolver.flush({ device });
+      for (const device of devices) n += await this.resolver.flush({ device });
       return n;
     }
     return this.resolver.flush({
@@ -481,19 +481,39 @@ export class ProxyServer extends EventEmitter<{
   /** Cache size now; hits and misses since start, across resolvers replaced by reloads. */
   private cacheCounts(): ProxyStatus['cache'] {
     const c = this.resolver.cacheStats;
-    let { hits, misses } = this.earlierCacheCounts;
+    let { hits, misses, refusals } = this.earlierCacheCounts;
+    let inflightFetches = 0;
+    let inflightBytes = 0;
+    let waitingFetches = 0;
     // Retired resolvers still finishing requests still count them.
     for (const r of [this.resolver, ...this.retired]) {
-      hits += r.cacheStats.hits;
-      misses += r.cacheStats.misses;
+      const s = r.cacheStats;
+      hits += s.hits;
+      misses += s.misses;
+      refusals += s.refusals;
+      inflightFetches += s.inflight;
+      inflightBytes += s.inflightBytes;
+      waitingFetches += s.waiting;
     }
-    return { entries: c.entries, bytes: c.bytes, hits, misses };
+    return {
+      entries: c.entries,
+      bytes: c.bytes,
+      memoryBytes: c.memoryBytes,
+      diskBytes: c.diskBytes,
+      hits,
+      misses,
+      inflightFetches,
+      inflightBytes,
+      waitingFetches,
+      budgetRefusals: refusals,
+    };
   }
 
   /** Close a replaced resolver; its hits and misses are the server's history and stay counted. */
   private closeResolver(resolver: Resolver): void {
     this.earlierCacheCounts.hits += resolver.cacheStats.hits;
     this.earlierCacheCounts.misses += resolver.cacheStats.misses;
+    this.earlierCacheCounts.refusals += resolver.cacheStats.refusals;
     resolver.close();
   }
 

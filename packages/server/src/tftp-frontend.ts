@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import {
+  type Content,
   createServer,
   type InheritedListenSocket,
   type LiveServerOptions,
@@ -7,6 +9,7 @@ import {
 } from '@ptftp/protocol';
 import { formatEndpoint } from './address.js';
 import type { ProxyConfig } from './config-schema.js';
+import { contentStream } from './content-stream.js';
 import { ListenError } from './errors.js';
 import { type FrontendHooks, failureKind, type ResolvedFile } from './events.js';
 
@@ -181,7 +184,7 @@ export class TftpFrontend {
     this.configured.clear();
   }
 
-  private async handle(req: ReadRequest): Promise<{ data: Uint8Array }> {
+  private async handle(req: ReadRequest): Promise<TftpReadResult> {
     const started = performance.now();
     const remote = { address: req.remote.address, port: req.remote.port };
     try {
@@ -192,7 +195,7 @@ export class TftpFrontend {
         transport: 'tftp',
       });
       this.pending.set(`${remote.address}|${remote.port}|${req.filename}`, { file, started });
-      return { data: file.data };
+      return readResult(file.content);
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const result = failureKind(err);
@@ -201,11 +204,32 @@ export class TftpFrontend {
       // The protocol server puts a PtftpError's message on the wire; any other failure (a store's
       // or a signer's, which may name internal hosts or paths) goes out as a plain Error, which
       // it answers with ERROR 0 "internal error".
-      if (result !== 'error' || code(err) === 'PTFTP_ERR_ABORTED' || code(err) === 'PTFTP_ERR_CLOSED')
-        throw err;
+      // "Server busy" (the fetch budget is full) goes out as it is: ERROR 0 "server busy".
+      const passed = ['PTFTP_ERR_ABORTED', 'PTFTP_ERR_CLOSED', 'PTFTP_ERR_BUSY'];
+      if (result !== 'error' || passed.includes(code(err) as string)) throw err;
       throw new Error('resolution failed', { cause: err });
     }
   }
+}
+
+/** What the TFTP server gets from the handler: bytes in memory, or a stream read by offset. */
+type TftpReadResult = { data: Uint8Array } | { stream: Readable; size: number | undefined };
+
+/**
+ * The protocol server's read result for a content. A file whole in memory is handed over as a
+ * view (its reference is given back at once: the view keeps the bytes alive, and nothing else
+ * needs releasing); anything else (on disk, still arriving) as a stream read by offset, whose
+ * reference goes back when the TFTP server destroys it at the end of the transfer, however the
+ * transfer ends.
+ */
+export function readResult(content: Content): TftpReadResult {
+  const size = content.size;
+  const whole = size === undefined ? undefined : content.peek(0, size);
+  if (whole && whole.byteLength === size) {
+    content.release();
+    return { data: whole };
+  }
+  return { stream: contentStream(content), size };
 }
 
 function code(err: unknown): unknown {
