@@ -47,6 +47,8 @@ export interface CacheFlushScope {
 export interface CacheStats {
   /** Files held. */
   entries: number;
+  /** Bytes of the files held, each counted once (a file may be in both tiers). */
+  bytes: number;
   /** Bytes of files held in memory. */
   memoryBytes: number;
   /** Bytes of files held on disk. */
@@ -68,7 +70,10 @@ export interface CacheFill extends UpstreamSink {
    * Every byte is in. With `store`, the file is kept under its name (the cache takes over the
    * fill's reference); otherwise it is served to its readers and then dropped.
    */
-  finish(meta: { clusterId: string; address: string }, opts: CacheSetOptions & { store: boolean }): Promise<void>;
+  finish(
+    meta: { clusterId: string; address: string },
+    opts: CacheSetOptions & { store: boolean },
+  ): Promise<void>;
   /** The fetch failed: every reader rejects; nothing is kept. */
   fail(err: unknown): void;
 }
@@ -96,7 +101,11 @@ export interface ResolverCache {
   /** Starts fetching `name` into the cache (nothing is visible under the name until `finish`). */
   fill(name: string): CacheFill;
   /** Keeps a complete file (the cache takes its own reference; the caller keeps theirs). */
-  set(name: string, file: Omit<CachedFile, 'content'> & { content: Content }, opts?: CacheSetOptions): Promise<void>;
+  set(
+    name: string,
+    file: Omit<CachedFile, 'content'> & { content: Content },
+    opts?: CacheSetOptions,
+  ): Promise<void>;
   /** Remembers that no cluster has `name`, for `ttlMs` (default: the negative TTL). */
   setNegative(name: string, ttlMs?: number): Promise<void>;
   /** Drops the matching entries; resolves with how many (files and "not found" answers). */

@@ -22,6 +22,7 @@ import {
 import { CommonFiles } from './common-files.js';
 import type { DiscoverySource } from './discovery.js';
 import { LoopRefusedError, TopologyError, UpstreamUnreachableError } from './errors.js';
+import type { FlushScope, ResolverEvents } from './events.js';
 import {
   DEFAULT_BUDGET_WAIT_MS,
   DEFAULT_MAX_FETCHES,
@@ -30,7 +31,6 @@ import {
   type FetchBudgetOptions,
   type FetchTicket,
 } from './fetch-budget.js';
-import type { FlushScope, ResolverEvents } from './events.js';
 import { canonicalFileName } from './file-name.js';
 import { globToRegExp } from './glob.js';
 import { HttpUpstream } from './http-upstream.js';
@@ -452,7 +452,7 @@ export class Resolver extends Emitter {
     const b = this.#budget;
     return {
       entries: c.entries,
-      bytes: c.memoryBytes + c.diskBytes,
+      bytes: c.bytes,
       memoryBytes: c.memoryBytes,
       diskBytes: c.diskBytes,
       hits: c.hits,
@@ -507,7 +507,8 @@ export class Resolver extends Emitter {
     }
     for (const [k, v] of Object.entries(init.cache ?? {})) {
       if (k === 'dir') {
-        if (v !== undefined && typeof v !== 'string') throw new InvalidArgumentError('cache.dir', 'must be a string');
+        if (v !== undefined && typeof v !== 'string')
+          throw new InvalidArgumentError('cache.dir', 'must be a string');
       } else if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) {
         throw new InvalidArgumentError(`cache.${k}`, 'must be a number >= 0');
       }
@@ -695,7 +696,12 @@ export class Resolver extends Emitter {
         await this.#cache.set(name, signed, device === undefined ? {} : { device });
         await learn();
       }
-      return { content: signed.content, clusterId: winner.clusterId, address: signed.address, completion: Promise.resolve() };
+      return {
+        content: signed.content,
+        clusterId: winner.clusterId,
+        address: signed.address,
+        completion: Promise.resolve(),
+      };
     }
     // The rest of the file arrives in the background; requests read it as it comes.
     const completion = winner.done
@@ -709,9 +715,13 @@ export class Resolver extends Emitter {
       })
       .catch((err: unknown) => {
         winner.fill.fail(err);
-        if (!(err instanceof AbortedError)) this.emit('upstreamError', { clusterId: winner.clusterId, address: '', error: err });
+        if (!(err instanceof AbortedError))
+          this.emit('upstreamError', { clusterId: winner.clusterId, address: '', error: err });
       })
       .finally(() => ticket.done());
+    // An upstream that answered with the whole file (it ignored the sink): nothing is left to
+    // stream, so the file is complete and cached before anyone is answered.
+    if (winner.address !== undefined) await completion;
     return { content: winner.fill.content, clusterId: winner.clusterId, address: winner.address, completion };
   }
 
@@ -926,7 +936,7 @@ function budgetOf(o: Required<CacheOptions>): FetchBudgetOptions {
 export interface ResolverCacheStats {
   /** Files cached. */
   entries: number;
-  /** `memoryBytes + diskBytes`. */
+  /** Bytes of the files cached, each counted once. */
   bytes: number;
   memoryBytes: number;
   diskBytes: number;

@@ -139,7 +139,8 @@ export class StagedContent implements Content {
       await rename(this.#target.partialPath, this.#target.finalPath);
       this.#path = this.#target.finalPath;
     }
-    if (this.#chunks) this.#whole = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    if (this.#chunks)
+      this.#whole = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
     this.#chunks = undefined;
     this.#offsets = [];
     this.#size = this.#written;

@@ -73,6 +73,7 @@ export class TieredCache implements ResolverCache {
   #affinity: DeviceAffinity;
   #memoryBytes = 0;
   #diskBytes = 0;
+  #bytes = 0;
   #hits = 0;
   #misses = 0;
   #seq = 0;
@@ -120,8 +121,10 @@ export class TieredCache implements ResolverCache {
     const next = resolveOptions({ ...opts, dir: this.#opts.dir });
     const now = this.#now();
     for (const e of this.#entries.values()) e.expiresAt = Math.min(e.expiresAt, now + next.ttlSeconds * 1000);
-    for (const [n, at] of this.#negative) this.#negative.set(n, Math.min(at, now + next.negativeTtlSeconds * 1000));
-    if (next.ttlSeconds !== this.#opts.ttlSeconds) this.#affinity = this.#affinity.withTtl(next.ttlSeconds * 1000);
+    for (const [n, at] of this.#negative)
+      this.#negative.set(n, Math.min(at, now + next.negativeTtlSeconds * 1000));
+    if (next.ttlSeconds !== this.#opts.ttlSeconds)
+      this.#affinity = this.#affinity.withTtl(next.ttlSeconds * 1000);
     this.#opts = next;
     this.#evict();
   }
@@ -195,7 +198,9 @@ export class TieredCache implements ResolverCache {
         }
         const size = content.size ?? content.written;
         const keep =
-          opts.store && !this.#closed && (runDir !== undefined ? size <= this.#opts.diskMaxBytes : size <= keepInMemoryUpTo);
+          opts.store &&
+          !this.#closed &&
+          (runDir !== undefined ? size <= this.#opts.diskMaxBytes : size <= keepInMemoryUpTo);
         if (keep) {
           ended = true;
           this.#store(name, {
@@ -269,7 +274,9 @@ export class TieredCache implements ResolverCache {
     const clusters = scope.clusters ? new Set(scope.clusters) : undefined;
     const devices = new Set<string>();
     const byName = (n: string) =>
-      (name !== undefined && n === name) || re?.test(n) === true || (device !== undefined && deviceOf(n) === device);
+      (name !== undefined && n === name) ||
+      re?.test(n) === true ||
+      (device !== undefined && deviceOf(n) === device);
     if (!scope.negativeOnly) {
       for (const [n, entry] of [...this.#entries]) {
         const hit = byName(n);
@@ -313,6 +320,7 @@ export class TieredCache implements ResolverCache {
   stats(): CacheStats {
     return {
       entries: this.#entries.size,
+      bytes: this.#bytes,
       memoryBytes: this.#memoryBytes,
       diskBytes: this.#diskBytes,
       hits: this.#hits,
@@ -342,10 +350,7 @@ export class TieredCache implements ResolverCache {
     content.discard();
   }
 
-  #store(
-    name: string,
-    e: Omit<Entry, 'expiresAt' | 'device'> & CacheSetOptions,
-  ): void {
+  #store(name: string, e: Omit<Entry, 'expiresAt' | 'device'> & CacheSetOptions): void {
     const old = this.#entries.get(name);
     if (old) this.#drop(name, old);
     this.#negative.delete(name);
@@ -368,6 +373,7 @@ export class TieredCache implements ResolverCache {
     this.#entries.set(name, entry);
     this.#memoryBytes += entry.memory;
     this.#diskBytes += entry.disk;
+    this.#bytes += entry.size;
     this.#evict();
   }
 
@@ -396,6 +402,7 @@ export class TieredCache implements ResolverCache {
     this.#entries.delete(name);
     this.#memoryBytes -= entry.memory;
     this.#diskBytes -= entry.disk;
+    this.#bytes -= entry.size;
     this.#discard(entry.content);
     return 1;
   }

@@ -38,13 +38,15 @@ export function fetchIntoFill(
       return fill.write(chunk);
     },
   };
-  const done = upstream.fetch(name, { signal: opts.signal, reporter: opts.reporter, sink }).then(async (res) => {
-    if (res.data && fill.written === 0 && res.data.byteLength > 0) {
-      opts.ticket.add(res.data.byteLength);
-      await fill.write(res.data);
-    }
-    return res;
-  });
+  const done = upstream
+    .fetch(name, { signal: opts.signal, reporter: opts.reporter, sink })
+    .then(async (res) => {
+      if (res.data && fill.written === 0 && res.data.byteLength > 0) {
+        opts.ticket.add(res.data.byteLength);
+        await fill.write(res.data);
+      }
+      return res;
+    });
   let finished: UpstreamResult | undefined;
   done.then(
     (res) => {

@@ -5,8 +5,8 @@ import { parseEndpoint } from './address.js';
 import { DEFAULT_HTTP_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_MAX_CONNECTIONS } from './config-schema.js';
 import { ListenError } from './errors.js';
 import { type FailedInfo, type FrontendHooks, failureKind, type ResolvedFile } from './events.js';
-import { parseRange } from './http-range.js';
 import { sendContent } from './http-body.js';
+import { parseRange } from './http-range.js';
 
 /** The header another ptftp proxy sets on its upstream HTTP requests (mirrors the TFTP option). */
 export const PROXIED_HEADER = 'x-ptftp-proxied';

@@ -8,7 +8,7 @@ export type Transport = 'tftp' | 'http';
 export interface CacheStatus {
   /** Files cached. */
   entries: number;
-  /** `memoryBytes + diskBytes`. */
+  /** Bytes of the files cached, each counted once (a hot file is in both tiers). */
   bytes: number;
   /** Bytes of cached files held in memory (bounded by `cache.maxBytes`). */
   memoryBytes: number;
