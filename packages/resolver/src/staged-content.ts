@@ -186,7 +186,7 @@ export class StagedContent implements Content {
     await this.#until(() => this.#written >= start + want || this.#complete, signal);
     const end = Math.min(this.#written, start + want);
     if (end <= start) return new Uint8Array(0);
-    const memory = this.#whole ?? this.#chunkRange(start, end);
+    const memory = this.#whole ? this.#whole.subarray(start, end) : this.#chunkRange(start, end);
     if (memory) return memory;
     const fd = await this.#file();
     const out = Buffer.allocUnsafe(end - start);
