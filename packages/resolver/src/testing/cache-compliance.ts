@@ -73,7 +73,9 @@ export function runCacheCompliance(name: string, make: MakeCache, t: TestApi): v
         const file = await getFile(cache, 'SEP001122334455.cnf.xml');
         expect(file === undefined).toBe(false);
         const bytes = await readAll(file!.content);
+        const slice = await file!.content.read(100, 50);
         file!.content.release();
+        expect(sha16(slice)).toBe(sha16(data.subarray(100, 150)));
         expect([sha16(bytes), file!.size, file!.version, file!.clusterId, file!.address]).toEqual([
           sha16(data),
           5000,
