@@ -318,7 +318,11 @@ export class HttpFrontend {
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const result = failureKind(err);
-      if (!res.headersSent) {
+      // The fetch budget is full: "busy", retry soon (TFTP says ERROR 0 "server busy").
+      const busy = (err as { code?: unknown } | null)?.code === 'PTFTP_ERR_BUSY';
+      if (!res.headersSent && busy) {
+        res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '2' }).end('server busy\n');
+      } else if (!res.headersSent) {
         const status = result === 'not_found' ? 404 : result === 'denied' ? 403 : 502;
         res
           .writeHead(status, { 'Content-Type': 'text/plain' })
