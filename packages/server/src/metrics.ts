@@ -48,6 +48,7 @@ export class ProxyMetrics {
   readonly transfers: Counter<'transport' | 'source'>;
   readonly upstreamErrors: Counter<'cluster'>;
   readonly failovers: Counter<'cluster'>;
+  readonly upstreamFetches: Counter<'cluster'>;
   readonly reloads: Counter<'result'>;
   readonly resolveSeconds: Histogram<'source'>;
 
@@ -80,6 +81,12 @@ export class ProxyMetrics {
     this.failovers = new Counter({
       name: 'ptftp_failovers_total',
       help: 'Switches to the next TFTP address of a remote cluster, by cluster ID',
+      labelNames: ['cluster'],
+      registers,
+    });
+    this.upstreamFetches = new Counter({
+      name: 'ptftp_upstream_fetches_total',
+      help: 'Fetches started from remote clusters, by cluster ID (concurrent requests for one file share one)',
       labelNames: ['cluster'],
       registers,
     });

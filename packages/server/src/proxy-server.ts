@@ -592,6 +592,7 @@ export class ProxyServer extends EventEmitter<{
       this.metrics.failovers.inc({ cluster: e.clusterId });
       this.emit('failover', e);
     });
+    resolver.on('upstreamFetch', (e) => this.metrics.upstreamFetches.inc({ cluster: e.clusterId }));
     return resolver;
   }
 }

@@ -119,5 +119,6 @@ describe('the streaming data plane on the composed server (issue 12)', () => {
     expect(new TextDecoder().decode(await slow)).toBe('<slow.loads/>');
     const metrics = await (await fetch(`${server.addresses.admin!.url}/metrics`)).text();
     expect(metrics).toContain('ptftp_budget_refusals_total 2');
+    expect(metrics).toContain('ptftp_upstream_fetches_total{cluster="cluster-b"} 1');
   });
 });
