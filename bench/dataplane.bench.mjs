@@ -14,7 +14,9 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { request } from 'node:http';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,9 +72,21 @@ function memoryMiB(pid) {
   }
 }
 
+/** An unused TCP port on 127.0.0.1 (bound, then released). */
+function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** `ptftp serve -c` with a cluster on tftpd-hpa, a cache folder of its own, and a watchdog. */
 async function startProxy(upstreamPort, label) {
-  const [tftp, http, admin] = [await freeUdpPort(), await freeUdpPort(), await freeUdpPort()];
+  const [tftp, http, admin] = [await freeUdpPort(), await freeTcpPort(), await freeTcpPort()];
   const cacheDir = join(work, `cache-${label}`);
   const config = {
     listen: [`127.0.0.1:${tftp}`],
@@ -177,14 +191,19 @@ function exact(results, sha) {
 }
 
 async function scenario(label, upstreamPort, body) {
+  console.error(`dataplane: ${label}: starting`);
   const proxy = await startProxy(upstreamPort, label);
+  console.error(`dataplane: ${label}: proxy up`);
+  const started = performance.now();
   const deadline = new AbortController();
+  setMaxListeners(0, deadline.signal);
   const timer = setTimeout(() => deadline.abort(), DEADLINE_MS);
   try {
     const row = await body(proxy, deadline.signal);
     row.fetches = await proxy.metric('ptftp_upstream_fetches_total');
     row.peak = proxy.peak();
     row.killed = proxy.killedAt();
+    console.error(`dataplane: ${label}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return row;
   } catch (err) {
     return { note: `failed: ${err.message}`, peak: proxy.peak(), killed: proxy.killedAt() };
@@ -294,6 +313,7 @@ try {
     blksize: 1468,
     windowsize: 1,
     stallAfter: 1,
+    signal: AbortSignal.timeout(2000),
   });
   const remote = await scenario('remote', upstream.port, async (p, signal) => {
     const t = await Promise.all(

@@ -44,12 +44,15 @@ export function fetchOverTftp(port, name, opts = {}) {
   let windowEnd = 1;
   return new Promise((resolve) => {
     let done = false;
-    const finish = (result) => {
+    const finish = (result, lastAck) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      sock.close();
+      // After the last ACK has left (closing at once could drop it, and the server would
+      // keep retransmitting a transfer the phone thinks is over).
+      if (lastAck) sock.send(lastAck, tid, '127.0.0.1', () => sock.close());
+      else sock.close();
       resolve({ bytes, firstDataMs, ms: performance.now() - t0, ...result });
     };
     const onAbort = () => finish({ ok: false, stalled: stallAfter !== undefined, error: 'deadline' });
@@ -113,8 +116,7 @@ export function fetchOverTftp(port, name, opts = {}) {
       }
       const end = payload.length < negotiatedBlksize;
       if (end) {
-        sock.send(ack(block), tid, '127.0.0.1');
-        return finish({ ok: true, sha256: hash.digest('hex'), size });
+        return finish({ ok: true, sha256: hash.digest('hex'), size }, ack(block));
       }
       if (blockNo >= windowEnd) {
         windowEnd = blockNo + negotiatedWindow;
