@@ -192,6 +192,20 @@ function exact(results, sha) {
   return { done: done.length, exact: done.filter((r) => r.sha256 === sha).length };
 }
 
+/** The most frequent failure of a scenario's clients, with its count. */
+function topError(...lists) {
+  const counts = new Map();
+  for (const r of lists.flat()) if (!r.ok && r.error) counts.set(r.error, (counts.get(r.error) ?? 0) + 1);
+  const [error, n] = [...counts].sort((a, b) => b[1] - a[1])[0] ?? [];
+  return error ? `${error} ×${n}` : '-';
+}
+
+/**
+ * Phones that wait for the first DATA as long as the cold upstream fetch may take (30 tries
+ * of 1 s), as real phones re-send their request; stalled phones stop after block 1.
+ */
+const PATIENT = { blksize: 1468, windowsize: 16, retries: 30 };
+
 async function scenario(label, upstreamPort, body) {
   console.error(`dataplane: ${label}: starting`);
   const proxy = await startProxy(upstreamPort, label);
@@ -224,12 +238,7 @@ try {
   // 1. 1000 phones (half stall after block 1) + 200 HTTP downloads of one 100 MB file.
   const storm = await scenario('storm', upstream.port, async (p, signal) => {
     const tftp = Array.from({ length: PHONES }, (_, i) =>
-      fetchOverTftp(p.tftp, FILES.big.name, {
-        blksize: 1468,
-        windowsize: 16,
-        signal,
-        ...(i % 2 === 1 && { stallAfter: 1 }),
-      }),
+      fetchOverTftp(p.tftp, FILES.big.name, { ...PATIENT, signal, ...(i % 2 === 1 && { stallAfter: 1 }) }),
     );
     const http = Array.from({ length: HTTP }, () => httpGet(`${p.httpUrl}/${FILES.big.name}`, { signal }));
     const t = await Promise.all(tftp);
@@ -247,6 +256,7 @@ try {
         ),
       )} ms`,
       target: 'peak ≤ 256 MiB, byte-exact',
+      errors: topError(t, h),
     };
   });
   rows.push(storm);
@@ -278,6 +288,7 @@ try {
         ),
       )} ms (first, from the cluster: ${f0(warm.ms)} ms)`,
       target: 'peak ≤ 200 MiB, legit p99 < 200 ms',
+      errors: topError(legit),
       peakDuring: p.peak(),
     };
     void stalled;
@@ -289,9 +300,7 @@ try {
   // 3. Cold start: 1000 RRQs at once for one 3 MB file.
   const cold = await scenario('cold', upstream.port, async (p, signal) => {
     const t = await Promise.all(
-      Array.from({ length: PHONES }, () =>
-        fetchOverTftp(p.tftp, FILES.mid.name, { blksize: 1468, windowsize: 16, signal }),
-      ),
+      Array.from({ length: PHONES }, () => fetchOverTftp(p.tftp, FILES.mid.name, { ...PATIENT, signal })),
     );
     const te = exact(t, FILES.mid.sha);
     return {
@@ -310,6 +319,7 @@ try {
         ),
       )} ms`,
       target: 'peak ≤ 150 MiB, p99 < 2 s',
+      errors: topError(t),
     };
   });
   rows.push(cold);
@@ -323,9 +333,7 @@ try {
   });
   const remote = await scenario('remote', upstream.port, async (p, signal) => {
     const t = await Promise.all(
-      Array.from({ length: 100 }, () =>
-        fetchOverTftp(p.tftp, FILES.big.name, { blksize: 1468, windowsize: 16, signal }),
-      ),
+      Array.from({ length: 100 }, () => fetchOverTftp(p.tftp, FILES.big.name, { ...PATIENT, signal })),
     );
     const te = exact(t, FILES.big.sha);
     const first = Math.min(...t.map((r) => r.firstDataMs ?? Number.POSITIVE_INFINITY));
@@ -335,6 +343,7 @@ try {
       exact: `${te.exact}/${te.done}`,
       latency: `first phone's first DATA ${f0(first)} ms (upstream's first block direct: ${f0(direct.firstDataMs)} ms)`,
       target: 'one fetch, first DATA ≤ 1 s after upstream, peak ≤ 256 MiB',
+      errors: topError(t),
     };
   });
   rows.push(remote);
@@ -359,6 +368,7 @@ const table = markdownTable(
     r.latency ?? '-',
     r.fetches === undefined ? '-' : String(r.fetches),
     r.killed ? `killed at ${f0(r.killed)}` : f0(r.peak),
+    r.errors ?? '-',
     r.target ?? '-',
   ]),
 );

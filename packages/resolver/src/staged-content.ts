@@ -100,8 +100,10 @@ export class StagedContent implements Content {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#complete) throw new Error('write after the content was complete');
     if (chunk.byteLength === 0) return;
-    // The upstream's buffer may be reused after this call: keep our own copy in memory.
-    const keep = this.#chunks ? new Uint8Array(chunk) : undefined;
+    // The upstream's buffer may be reused after this call: keep our own copy in memory (all of
+    // it for a memory target; for a file, only while the whole file is small).
+    const small = this.#target.kind === 'memory' || this.#written + chunk.byteLength <= this.#target.keepInMemoryUpTo;
+    const keep = this.#chunks && small ? new Uint8Array(chunk) : undefined;
     if (this.#target.kind === 'file') {
       const fd = await this.#file();
       let done = 0;

@@ -535,12 +535,17 @@ export class ProxyServer extends EventEmitter<{
    * Resolve a name exactly as a phone's request would be (local store, cache, remote clusters),
    * for services that embed the proxy and want its answers in their own routes. Counts in the
    * `ptftp_resolve_seconds` metric; throws FileNotFoundError (`PTFTP_ERR_NOT_FOUND`) when no
-   * source has the file.
+   * source has the file, ServerBusyError (`PTFTP_ERR_BUSY`) when the fetch budget stays full.
+   * `file.content` is read by offset and carries one reference: release it when done.
    *
    * @example
    * ```ts
    * const file = await proxy.resolve('SEP001122334455.cnf.xml');
-   * console.log(file.source, file.clusterId, file.size);
+   * try {
+   *   console.log(file.source, file.clusterId, file.size, await file.content.read(0, 64));
+   * } finally {
+   *   file.content.release();
+   * }
    * ```
    */
   async resolve(
