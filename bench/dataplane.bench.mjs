@@ -359,6 +359,7 @@ const table = markdownTable(
     'latency',
     'upstream fetches',
     'peak RSS (MiB)',
+    'most frequent failure',
     'target',
   ],
   rows.map((r) => [

@@ -102,7 +102,8 @@ export class StagedContent implements Content {
     if (chunk.byteLength === 0) return;
     // The upstream's buffer may be reused after this call: keep our own copy in memory (all of
     // it for a memory target; for a file, only while the whole file is small).
-    const small = this.#target.kind === 'memory' || this.#written + chunk.byteLength <= this.#target.keepInMemoryUpTo;
+    const small =
+      this.#target.kind === 'memory' || this.#written + chunk.byteLength <= this.#target.keepInMemoryUpTo;
     const keep = this.#chunks && small ? new Uint8Array(chunk) : undefined;
     if (this.#target.kind === 'file') {
       const fd = await this.#file();

@@ -229,7 +229,9 @@ export function readResult(content: Content): TftpReadResult {
     content.release();
     return { data: whole };
   }
-  return { stream: contentStream(content), size };
+  // A small chunk: a TFTP window is ~23 KB at blksize 1468 x 16, and a storm holds one
+  // chunk per session (stalled phones included).
+  return { stream: contentStream(content, { chunkBytes: 16 * 1024 }), size };
 }
 
 function code(err: unknown): unknown {
