@@ -69,10 +69,22 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
 async function resolveThroughProxy(proxy: ProxyServer, name: string) {
   try {
     const file = await proxy.resolve(name, { transport: 'http' });
-    const sha256 = createHash('sha256').update(file.data).digest('hex');
+    // Read by offset (the file may be large, or still arriving); the handle goes back when done.
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      for (let chunk = await file.content.read(0, 65536); chunk.byteLength > 0; ) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        chunk = await file.content.read(size, 65536);
+      }
+    } finally {
+      file.content.release();
+    }
+    const sha256 = hash.digest('hex');
     return {
       status: 200,
-      body: { name, found: true, size: file.size, sha256, source: file.source, clusterId: file.clusterId },
+      body: { name, found: true, size, sha256, source: file.source, clusterId: file.clusterId },
     };
   } catch (err) {
     const notFound = (err as { code?: string }).code === 'PTFTP_ERR_NOT_FOUND';

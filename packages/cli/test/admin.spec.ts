@@ -49,8 +49,14 @@ describe('ptftp status / cache flush / reload (admin endpoint client)', () => {
     expect(r.out).toContain(`tftp: ${t.url}\n`);
     expect(r.out).toContain('http: -\n');
     expect(r.out).toContain('clusters: none');
+    expect(r.out).toContain('cache: 0 entries, 0 B (memory 0 B, disk 0 B); 0 hits, 0 misses\n');
+    expect(r.out).toContain('upstream fetches: 0 in flight (0 B), 0 waiting, 0 refused busy\n');
     const json = await cli('status', '--json', '--admin', admin());
-    expect(JSON.parse(json.out)).toMatchObject({ state: 'running', reloads: { applied: 0, rejected: 0 } });
+    expect(JSON.parse(json.out)).toMatchObject({
+      state: 'running',
+      reloads: { applied: 0, rejected: 0 },
+      cache: { memoryBytes: 0, diskBytes: 0, inflightFetches: 0, inflightBytes: 0, budgetRefusals: 0 },
+    });
   });
 
   it('cache flush: NAME, --pattern and --device are exclusive (usage error, exit 2)', async () => {

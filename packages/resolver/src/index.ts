@@ -19,6 +19,14 @@ export * from './common-files.js';
 export * from './discovery.js';
 export * from './errors.js';
 export type * from './events.js';
+export {
+  DEFAULT_BUDGET_WAIT_MS,
+  DEFAULT_MAX_FETCHES,
+  DEFAULT_MAX_INFLIGHT_BYTES,
+  FetchBudget,
+  type FetchBudgetOptions,
+  type FetchTicket,
+} from './fetch-budget.js';
 export { canonicalFileName } from './file-name.js';
 export * from './folder-store.js';
 export { globToRegExp } from './glob.js';
@@ -29,9 +37,19 @@ export * from './memory-store.js';
 export { isResignable, type ResignOptions, type Signer, sgnBody } from './resign.js';
 export type * from './resolution.js';
 export * from './resolver.js';
+export type {
+  CachedFile,
+  CacheFill,
+  CacheFlushScope,
+  CacheLookup,
+  CacheSetOptions,
+  CacheStats,
+  ResolverCache,
+} from './resolver-cache.js';
 export { SEARCH_LIMIT_DEFAULTS, SearchLimiter, type SearchLimitOptions } from './search-limit.js';
 export { isSilence } from './silence.js';
 export * from './store.js';
 export * from './tftp-upstream.js';
+export { TieredCache, type TieredCacheOptions } from './tiered-cache.js';
 export * from './topology.js';
 export * from './upstream.js';

@@ -1,28 +1,47 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { AbortedError, ClosedError, FileNotFoundError, InvalidArgumentError, readAll } from '@ptftp/protocol';
+import {
+  AbortedError,
+  bufferContent,
+  ClosedError,
+  type Content,
+  FileNotFoundError,
+  InvalidArgumentError,
+  readAll,
+} from '@ptftp/protocol';
 import type * as TypedEmitterModule from 'typed-emitter';
-import { DeviceAffinity, deviceOf } from './affinity.js';
+import { deviceOf } from './affinity.js';
 import {
   type CacheOptions,
+  DEFAULT_CACHE_DISK_MAX_BYTES,
   DEFAULT_CACHE_MAX_BYTES,
   DEFAULT_CACHE_TTL_SECONDS,
   DEFAULT_NEGATIVE_TTL_SECONDS,
-  RemoteCache,
+  defaultCacheDir,
 } from './cache.js';
 import { CommonFiles } from './common-files.js';
 import type { DiscoverySource } from './discovery.js';
 import { LoopRefusedError, TopologyError, UpstreamUnreachableError } from './errors.js';
 import type { FlushScope, ResolverEvents } from './events.js';
+import {
+  DEFAULT_BUDGET_WAIT_MS,
+  DEFAULT_MAX_FETCHES,
+  DEFAULT_MAX_INFLIGHT_BYTES,
+  FetchBudget,
+  type FetchBudgetOptions,
+  type FetchTicket,
+} from './fetch-budget.js';
 import { canonicalFileName } from './file-name.js';
 import { globToRegExp } from './glob.js';
 import { HttpUpstream } from './http-upstream.js';
 import { isResignable, type ResignOptions, type Signer, securitySigner, sgnBody } from './resign.js';
 import type { Resolution } from './resolution.js';
+import type { CacheFill, ResolverCache } from './resolver-cache.js';
 import { SearchLimiter, type SearchLimitOptions } from './search-limit.js';
 import { SharedFetches } from './shared-fetch.js';
 import type { Store } from './store.js';
 import { TftpClusterUpstream } from './tftp-upstream.js';
+import { TieredCache } from './tiered-cache.js';
 import {
   type ClusterConfig,
   DEFAULT_PRIMARY_ID,
@@ -31,7 +50,11 @@ import {
   type TopologyViolation,
   validateTopology,
 } from './topology.js';
-import type { AddressStatus, Upstream, UpstreamReporter } from './upstream.js';
+import type { AddressStatus, Upstream, UpstreamReporter, UpstreamResult } from './upstream.js';
+import { fetchIntoFill } from './upstream-fill.js';
+
+/** Largest `.sgn` file re-signed (it is read whole): larger ones fail rather than fill memory. */
+const MAX_RESIGN_BYTES = 16 * 1024 * 1024;
 
 /** Configuration of a {@link Resolver}: plain data, replaceable at run time with `reconfigure`. */
 export interface ResolverInit {
@@ -74,6 +97,12 @@ export interface ResolverComponents {
   discovery?: DiscoverySource;
   /** Re-signs `.sgn` files when `resign` is set (default: @ptftp/security's `signSgn`). */
   signer?: Signer;
+  /**
+   * Where files learned from remote clusters are kept (default: a {@link TieredCache} built from
+   * `init.cache`, memory + disk, closed with the resolver). A cache given here is the caller's
+   * to close, and `init.cache` then sets only the lifetimes it is asked for and the budget.
+   */
+  cache?: ResolverCache;
 }
 
 /** What the server knows about one request. */
@@ -119,15 +148,26 @@ interface Topology {
 }
 
 type Attempt =
-  | { kind: 'found'; clusterId: string; data: Uint8Array; address: string }
+  | {
+      kind: 'found';
+      clusterId: string;
+      /** The file, arriving; `done` settles when the upstream is through. */
+      fill: CacheFill;
+      done: Promise<UpstreamResult>;
+      address: string | undefined;
+      /** Aborts this cluster's fetch (a losing parallel answer). */
+      abort?: (reason: unknown) => void;
+    }
   | { kind: 'missing'; clusterId: string }
   | { kind: 'unreachable'; clusterId: string; error: unknown };
 
 interface Fetched {
-  data: Uint8Array;
+  /** The file (complete, or still arriving); the fetch holds a reference until `completion`. */
+  content: Content;
   clusterId: string;
-  address: string;
-  version: string;
+  address: string | undefined;
+  /** Settles once the file is complete and cached (or failed); until then requests join it. */
+  completion: Promise<void>;
 }
 
 // typed-emitter is a CommonJS type-only package; under NodeNext its default export is reached
@@ -147,17 +187,22 @@ const Emitter = EventEmitter as unknown as new () => TypedEmitter<ResolverEvents
  *   { store: new FolderStore('/var/lib/tftpboot') },
  * );
  * resolver.on('resolved', (e) => console.log(e.name, e.source, e.clusterId ?? ''));
- * const { data, source } = await resolver.resolve('SEP001122334455.cnf.xml', { remoteAddress: '10.9.0.7' });
- * resolver.flush({ device: 'SEP001122334455' }); // the phone moved
+ * const { content, source } = await resolver.resolve('SEP001122334455.cnf.xml', { remoteAddress: '10.9.0.7' });
+ * const first = await content.read(0, 512); // the first block, even while the file still arrives
+ * content.release(); // once the transfer is over
+ * await resolver.flush({ device: 'SEP001122334455' }); // the phone moved
  * ```
  */
 export class Resolver extends Emitter {
   readonly #components: ResolverComponents;
   #settings: Settings;
   #topology: Topology;
-  #cache: RemoteCache;
-  #affinity: DeviceAffinity;
-  readonly #shared = new SharedFetches<Fetched>();
+  readonly #cache: ResolverCache;
+  /** True when the cache was built here (then reconfigured and closed here). */
+  readonly #ownCache: boolean;
+  #cacheOptions: Required<CacheOptions>;
+  readonly #budget: FetchBudget;
+  readonly #shared = new SharedFetches<Fetched>({ linger: (f) => f.completion });
   readonly #searchLimit: SearchLimiter;
   /** Upstreams still in use by a fetch, and those retired by a reconfiguration. */
   readonly #busy = new Map<Upstream, number>();
@@ -178,8 +223,10 @@ export class Resolver extends Emitter {
     this.#searchLimit = new SearchLimiter(init.searchLimits);
     const clusters = this.#validate(init.clusters ?? [], this.#settings);
     this.#topology = this.#makeTopology(clusters, this.#settings, undefined);
-    this.#cache = new RemoteCache(init.cache);
-    this.#affinity = new DeviceAffinity({ ttlMs: this.#cache.options.ttlSeconds * 1000 });
+    this.#cacheOptions = resolveCacheOptions(init.cache);
+    this.#ownCache = components.cache === undefined;
+    this.#cache = components.cache ?? new TieredCache(this.#cacheOptions);
+    this.#budget = new FetchBudget(budgetOf(this.#cacheOptions));
   }
 
   /**
@@ -214,7 +261,7 @@ export class Resolver extends Emitter {
       }
       return {
         name: canonical,
-        data: local.data ?? (await readAll(local.content!)),
+        content: local.content ?? bufferContent(local.data ?? new Uint8Array(0), { version: local.version }),
         size: local.size,
         source: 'local',
         version: local.version,
@@ -227,8 +274,9 @@ export class Resolver extends Emitter {
       throw new LoopRefusedError(canonical);
     }
 
-    const file = this.#cache.getFile(canonical);
-    if (file) {
+    const hit = await this.#cache.get(canonical);
+    if (hit?.kind === 'file') {
+      const file = hit.file;
       if (this.#listened.has('cacheHit')) this.emit('cacheHit', { name: canonical });
       if (this.#listened.has('resolved')) {
         this.emit('resolved', {
@@ -236,14 +284,22 @@ export class Resolver extends Emitter {
           source: 'cache',
           clusterId: file.clusterId,
           address: file.address,
-          bytes: file.data.byteLength,
+          bytes: file.size,
           durationMs: elapsed(),
           common: settings.common.matches(canonical),
         });
       }
-      return file.resolution;
+      return {
+        name: canonical,
+        content: file.content,
+        size: file.size,
+        source: 'cache',
+        clusterId: file.clusterId,
+        address: file.address,
+        version: file.version,
+      };
     }
-    if (this.#cache.lookupNegative(canonical)) {
+    if (hit?.kind === 'negative') {
       this.emit('cacheHit', { name: canonical, negative: true });
       this.emit('notFound', { name: canonical, reason: 'negative-cache' });
       throw new FileNotFoundError(canonical);
@@ -258,7 +314,7 @@ export class Resolver extends Emitter {
         canonical,
         (signal) =>
           this.#searchLimit.run(ctx.remoteAddress, signal, () =>
-            this.#fetchRemote(canonical, common, topology, settings, signal),
+            this.#fetchBudgeted(canonical, common, topology, settings, signal),
           ),
         ctx.signal,
       );
@@ -268,23 +324,25 @@ export class Resolver extends Emitter {
       }
       throw err;
     }
+    // One reference per request; the fetch keeps its own until the file is complete.
+    const content = fetched.content.retain();
     this.emit('resolved', {
       name: canonical,
       source: 'cluster',
       clusterId: fetched.clusterId,
       address: fetched.address,
-      bytes: fetched.data.byteLength,
+      bytes: content.size ?? 0,
       durationMs: elapsed(),
       common,
     });
     return {
       name: canonical,
-      data: fetched.data,
-      size: fetched.data.byteLength,
+      content,
+      size: content.size,
       source: 'cluster',
       clusterId: fetched.clusterId,
-      address: fetched.address,
-      version: fetched.version,
+      ...(fetched.address !== undefined && { address: fetched.address }),
+      version: content.version,
     };
   }
 
@@ -295,12 +353,9 @@ export class Resolver extends Emitter {
    * answers) were removed. Fetches in flight are not aborted (their requests still get
    * their answer) but requests from now on do not join them, and their results are not cached.
    */
-  flush(scope: FlushScope = {}): number {
+  async flush(scope: FlushScope = {}): Promise<number> {
     this.#flushes++;
-    let removed: number;
     if (scope.name === undefined && scope.pattern === undefined && scope.device === undefined) {
-      removed = this.#cache.remove();
-      this.#affinity.clear();
       // A fetch that started before the flush may carry the state being dropped: requests
       // from now on start their own instead of joining it.
       this.#shared.detach();
@@ -308,23 +363,14 @@ export class Resolver extends Emitter {
       const name = scope.name === undefined ? undefined : scope.name.replace(/^\/+/, '');
       const re = scope.pattern === undefined ? undefined : globToRegExp(scope.pattern);
       const device = scope.device?.toUpperCase();
-      const devices = new Set<string>();
-      const matches = (n: string) =>
-        (name !== undefined && n === name) ||
-        re?.test(n) === true ||
-        (device !== undefined && deviceOf(n) === device);
-      removed = this.#cache.remove((n) => {
-        const hit = matches(n);
-        const d = hit ? deviceOf(n) : undefined;
-        if (d) devices.add(d);
-        return hit;
-      });
-      this.#shared.detach(matches);
-      if (device !== undefined) devices.add(device);
-      const named = name === undefined ? undefined : deviceOf(name);
-      if (named) devices.add(named);
-      for (const d of devices) this.#affinity.forget(d);
+      this.#shared.detach(
+        (n) =>
+          (name !== undefined && n === name) ||
+          re?.test(n) === true ||
+          (device !== undefined && deviceOf(n) === device),
+      );
     }
+    const removed = await this.#cache.flush(scope);
     this.emit('flushed', { scope, removed });
     return removed;
   }
@@ -349,20 +395,11 @@ export class Resolver extends Emitter {
       this.#settings = previous;
       throw err;
     }
-    const cacheOpts = init.cache ?? {};
-    const current = this.#cache.options;
-    if (
-      (cacheOpts.ttlSeconds ?? DEFAULT_CACHE_TTL_SECONDS) !== current.ttlSeconds ||
-      (cacheOpts.negativeTtlSeconds ?? DEFAULT_NEGATIVE_TTL_SECONDS) !== current.negativeTtlSeconds ||
-      (cacheOpts.maxBytes ?? DEFAULT_CACHE_MAX_BYTES) !== current.maxBytes
-    ) {
-      const next = new RemoteCache(cacheOpts);
-      this.#cache.moveTo(next);
-      this.#cache = next;
-      // Affinity lives as long as cached files do.
-      if (next.options.ttlSeconds * 1000 !== this.#affinity.ttlMs)
-        this.#affinity = this.#affinity.withTtl(next.options.ttlSeconds * 1000);
-    }
+    // The disk folder stays the one the cache was made with (files in it are in use).
+    const next = { ...resolveCacheOptions(init.cache), dir: this.#cacheOptions.dir };
+    this.#cacheOptions = next;
+    if (this.#ownCache && this.#cache instanceof TieredCache) this.#cache.configure(next);
+    this.#budget.configure(budgetOf(next));
   }
 
   /**
@@ -418,17 +455,24 @@ export class Resolver extends Emitter {
 
   /** The cache settings in effect, defaults filled in. */
   get cacheOptions(): Required<CacheOptions> {
-    return { ...this.#cache.options };
+    return { ...this.#cacheOptions };
   }
 
-  get cacheStats(): { entries: number; bytes: number; hits: number; misses: number; inflight: number } {
-    const c = this.#cache;
+  /** The cache and the fetch budget now, for `ptftp status` and metrics. */
+  get cacheStats(): ResolverCacheStats {
+    const c = this.#cache.stats();
+    const b = this.#budget;
     return {
       entries: c.entries,
       bytes: c.bytes,
+      memoryBytes: c.memoryBytes,
+      diskBytes: c.diskBytes,
       hits: c.hits,
       misses: c.misses,
-      inflight: this.#shared.size,
+      inflight: b.fetches,
+      inflightBytes: b.inflightBytes,
+      waiting: b.waiting,
+      refusals: b.refusals,
     };
   }
 
@@ -463,6 +507,7 @@ export class Resolver extends Emitter {
     for (const up of this.#topology.upstreams.values()) up.close?.();
     for (const up of this.#retired) up.close?.();
     this.#retired.clear();
+    if (this.#ownCache) void this.#cache.close();
   }
 
   #makeSettings(init: ResolverInit): Settings {
@@ -473,7 +518,10 @@ export class Resolver extends Emitter {
       throw new InvalidArgumentError('lookup', "must be 'parallel' or 'sequential'");
     }
     for (const [k, v] of Object.entries(init.cache ?? {})) {
-      if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) {
+      if (k === 'dir') {
+        if (v !== undefined && typeof v !== 'string')
+          throw new InvalidArgumentError('cache.dir', 'must be a string');
+      } else if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) {
         throw new InvalidArgumentError(`cache.${k}`, 'must be a number >= 0');
       }
     }
@@ -520,12 +568,12 @@ export class Resolver extends Emitter {
     if (added || gone.size > 0) {
       // A "not found" was the answer of the clusters as they were; a new or changed cluster
       // may have the file, so a phone of that cluster must not wait out the negative TTL.
-      this.#cache.remove((_n, f) => f === undefined);
+      this.#cache.flush({ negativeOnly: true }).catch(() => {});
     }
     if (gone.size > 0) {
-      // Files learned from a cluster that was removed or changed are no longer vouched for.
-      this.#cache.remove((_n, f) => f !== undefined && gone.has(f.clusterId));
-      this.#affinity.forgetClusters(gone);
+      // Files learned from a cluster that was removed or changed are no longer vouched for
+      // (and the devices learned there with them).
+      this.#cache.flush({ clusters: [...gone] }).catch(() => {});
     }
     this.emit('topologyChange', { clusters: next.clusters, source });
   }
@@ -571,6 +619,26 @@ export class Resolver extends Emitter {
     return settings.peers.has(normalizeIp(remoteAddress));
   }
 
+  /**
+   * A remote search within the fetch budget: it waits for room (bounded), else the request
+   * gets "server busy". The room is given back when the file is complete or the search failed.
+   */
+  async #fetchBudgeted(
+    name: string,
+    common: boolean,
+    topology: Topology,
+    settings: Settings,
+    signal: AbortSignal,
+  ): Promise<Fetched> {
+    const ticket = await this.#budget.acquire(signal);
+    try {
+      return await this.#fetchRemote(name, common, topology, settings, signal, ticket);
+    } catch (err) {
+      ticket.done();
+      throw err;
+    }
+  }
+
   /** The whole remote search for one name; shared by every concurrent request for it. */
   async #fetchRemote(
     name: string,
@@ -578,6 +646,7 @@ export class Resolver extends Emitter {
     topology: Topology,
     settings: Settings,
     signal: AbortSignal,
+    ticket: FetchTicket,
   ): Promise<Fetched> {
     const flushes = this.#flushes;
     const failures: Array<{ address: string; error: unknown }> = [];
@@ -585,19 +654,19 @@ export class Resolver extends Emitter {
     let candidates = topology.order;
     let found: Attempt | undefined;
 
-    const learned = device === undefined ? undefined : this.#affinity.clusterFor(device);
+    const learned = device === undefined ? undefined : await this.#cache.affinity(device);
     if (
       device !== undefined &&
       learned !== undefined &&
       topology.upstreams.has(learned) &&
       candidates.includes(learned)
     ) {
-      const first = await this.#ask(learned, name, topology, signal);
+      const first = await this.#ask(learned, name, topology, signal, ticket);
       if (first.kind === 'found') found = first;
       else {
         if (first.kind === 'unreachable') failures.push({ address: learned, error: first.error });
         // The phone may have moved: forget, then search everywhere else.
-        this.#affinity.forget(device);
+        await this.#cache.forgetAffinity(device);
         this.emit('affinityMiss', { device, clusterId: learned });
         candidates = candidates.filter((id) => id !== learned);
       }
@@ -606,8 +675,8 @@ export class Resolver extends Emitter {
     if (!found) {
       const result =
         settings.lookup === 'sequential'
-          ? await this.#sequential(candidates, name, topology, signal)
-          : await this.#parallel(candidates, name, topology, settings, signal);
+          ? await this.#sequential(candidates, name, topology, signal, ticket)
+          : await this.#parallel(candidates, name, topology, settings, signal, ticket);
       failures.push(...result.failures);
       found = result.found;
     }
@@ -627,35 +696,83 @@ export class Resolver extends Emitter {
       throw new FileNotFoundError(name);
     }
 
-    let data = found.data;
-    if (settings.signer && isResignable(name)) data = await settings.signer(await sgnBody(data), name);
-    const fetched: Fetched = {
-      data,
-      clusterId: found.clusterId,
-      address: found.address,
-      version: createHash('sha256').update(data).digest('hex').slice(0, 16),
-    };
+    const winner = found;
     // Not cached when an operator flushed meanwhile (the answer may be the stale state they
     // meant to drop) or the cluster left or changed in a reconfiguration.
-    if (
-      !signal.aborted &&
+    const cacheable = () =>
+      !this.#closed &&
       flushes === this.#flushes &&
-      this.#topology.upstreams.get(found.clusterId) === topology.upstreams.get(found.clusterId)
-    ) {
-      // Hits return this one frozen object: nothing to build on the hot path of a boot storm.
-      const resolution: Resolution = Object.freeze({
-        name,
-        data,
-        size: data.byteLength,
-        source: 'cache',
-        clusterId: found.clusterId,
-        address: found.address,
-        version: fetched.version,
-      });
-      this.#cache.setFile(name, { ...fetched, fetchedAt: Date.now(), resolution });
-      if (device !== undefined) this.#affinity.learn(device, found.clusterId);
+      this.#topology.upstreams.get(winner.clusterId) === topology.upstreams.get(winner.clusterId);
+    const learn = async () => {
+      if (device !== undefined) await this.#cache.learnAffinity(device, winner.clusterId);
+    };
+    if (settings.signer && isResignable(name)) {
+      const signed = await this.#resign(winner, name, settings.signer);
+      ticket.done();
+      if (cacheable()) {
+        await this.#cache.set(name, signed, device === undefined ? {} : { device });
+        await learn();
+      }
+      return {
+        content: signed.content,
+        clusterId: winner.clusterId,
+        address: signed.address,
+        completion: Promise.resolve(),
+      };
     }
-    return fetched;
+    // The rest of the file arrives in the background; requests read it as it comes.
+    const completion = winner.done
+      .then(async (res) => {
+        const store = cacheable();
+        await winner.fill.finish(
+          { clusterId: winner.clusterId, address: res.address },
+          { store, ...(device !== undefined && { device }) },
+        );
+        if (store) await learn();
+      })
+      .catch((err: unknown) => {
+        winner.fill.fail(err);
+        if (!(err instanceof AbortedError))
+          this.emit('upstreamError', { clusterId: winner.clusterId, address: '', error: err });
+      })
+      .finally(() => ticket.done());
+    // An upstream that answered with the whole file (it ignored the sink): nothing is left to
+    // stream, so the file is complete and cached before anyone is answered.
+    if (winner.address !== undefined) await completion;
+    return { content: winner.fill.content, clusterId: winner.clusterId, address: winner.address, completion };
+  }
+
+  /** Waits for the whole `.sgn` file and re-signs it; the result is a small file in memory. */
+  async #resign(
+    found: FoundAttempt,
+    name: string,
+    signer: Signer,
+  ): Promise<{ content: Content; size: number; version: string; clusterId: string; address: string }> {
+    let res: UpstreamResult;
+    let original: Uint8Array;
+    // Held while reading: the fill gives its own reference back when it ends.
+    const held = found.fill.content.retain();
+    try {
+      res = await found.done;
+      if ((found.fill.content.size ?? found.fill.written) > MAX_RESIGN_BYTES)
+        throw new Error(`${name} is larger than ${MAX_RESIGN_BYTES} bytes: not re-signed`);
+      await found.fill.finish({ clusterId: found.clusterId, address: res.address }, { store: false });
+      original = await readAll(held);
+    } catch (err) {
+      found.fill.fail(err);
+      throw err;
+    } finally {
+      held.release();
+    }
+    const data = await signer(await sgnBody(original), name);
+    const version = createHash('sha256').update(data).digest('hex').slice(0, 16);
+    return {
+      content: bufferContent(data, { version }),
+      size: data.byteLength,
+      version,
+      clusterId: found.clusterId,
+      address: res.address,
+    };
   }
 
   async #sequential(
@@ -663,10 +780,11 @@ export class Resolver extends Emitter {
     name: string,
     topology: Topology,
     signal: AbortSignal,
+    ticket: FetchTicket,
   ): Promise<{ found?: Attempt; failures: Array<{ address: string; error: unknown }> }> {
     const failures: Array<{ address: string; error: unknown }> = [];
     for (const id of ids) {
-      const attempt = await this.#ask(id, name, topology, signal);
+      const attempt = await this.#ask(id, name, topology, signal, ticket);
       if (attempt.kind === 'found') return { found: attempt, failures };
       if (attempt.kind === 'unreachable') failures.push({ address: id, error: attempt.error });
     }
@@ -684,11 +802,12 @@ export class Resolver extends Emitter {
     topology: Topology,
     settings: Settings,
     signal: AbortSignal,
+    ticket: FetchTicket,
   ): Promise<{ found?: Attempt; failures: Array<{ address: string; error: unknown }> }> {
     return new Promise((resolve, reject) => {
       const failures: Array<{ address: string; error: unknown }> = [];
       const running = new Map<string, AbortController>();
-      const winners: Array<{ rank: number; attempt: Attempt }> = [];
+      const winners: Array<{ rank: number; attempt: FoundAttempt }> = [];
       let next = 0;
       let settled = false;
 
@@ -710,15 +829,21 @@ export class Resolver extends Emitter {
           const id = ids[rank]!;
           const controller = new AbortController();
           running.set(id, controller);
-          this.#ask(id, name, topology, controller.signal).then(
+          this.#ask(id, name, topology, controller.signal, ticket).then(
             (attempt) => {
               running.delete(id);
-              if (settled) return;
+              if (attempt.kind === 'found') attempt.abort = (reason) => controller.abort(reason);
+              if (settled) {
+                if (attempt.kind === 'found') dropAttempt(attempt);
+                return;
+              }
               if (attempt.kind === 'found') {
                 winners.push({ rank, attempt });
                 if (winners.length === 1) {
                   setImmediate(() => {
                     winners.sort((a, b) => a.rank - b.rank);
+                    // Answers that lost (or all of them, when the search was aborted meanwhile).
+                    for (const w of winners.slice(settled ? 0 : 1)) dropAttempt(w.attempt);
                     finish({ found: winners[0]!.attempt, failures });
                   });
                 }
@@ -741,8 +866,17 @@ export class Resolver extends Emitter {
     });
   }
 
-  /** One cluster, one name: found, missing, or unreachable. Rejects only when aborted. */
-  async #ask(clusterId: string, name: string, topology: Topology, signal: AbortSignal): Promise<Attempt> {
+  /**
+   * One cluster, one name: found (the file has started to arrive), missing, or unreachable.
+   * Rejects only when aborted.
+   */
+  async #ask(
+    clusterId: string,
+    name: string,
+    topology: Topology,
+    requestSignal: AbortSignal,
+    ticket: FetchTicket,
+  ): Promise<Attempt> {
     const upstream = topology.upstreams.get(clusterId)!;
     let reported = false;
     const reporter: UpstreamReporter = {
@@ -754,11 +888,16 @@ export class Resolver extends Emitter {
     };
     this.emit('upstreamFetch', { name, clusterId });
     this.#busy.set(upstream, (this.#busy.get(upstream) ?? 0) + 1);
+    // The fetch may outlive the search (the file streams on): closing the resolver ends it too.
+    const signal = AbortSignal.any([requestSignal, this.#closing.signal]);
+    const fill = this.#cache.fill(name);
+    let done: Promise<UpstreamResult> | undefined;
     try {
-      const { data, address } = await upstream.fetch(name, { signal, reporter });
-      if (!(data instanceof Uint8Array)) throw new TypeError(`upstream ${clusterId} returned no bytes`);
-      return { kind: 'found', clusterId, data, address };
+      const started = await fetchIntoFill(upstream, name, fill, { signal, reporter, ticket });
+      done = started.done;
+      return { kind: 'found', clusterId, fill, done, address: started.address };
     } catch (err) {
+      fill.fail(err);
       if (signal.aborted) throw new AbortedError('fetch aborted', { cause: err });
       const code = (err as { code?: string } | undefined)?.code;
       if (code === 'PTFTP_ERR_NOT_FOUND') return { kind: 'missing', clusterId };
@@ -768,13 +907,66 @@ export class Resolver extends Emitter {
       }
       return { kind: 'unreachable', clusterId, error: err };
     } finally {
-      const n = (this.#busy.get(upstream) ?? 1) - 1;
-      if (n === 0) {
-        this.#busy.delete(upstream);
-        if (this.#retired.delete(upstream)) upstream.close?.();
-      } else this.#busy.set(upstream, n);
+      // In use until the upstream is through with the file, not only until it started.
+      const idle = () => {
+        const n = (this.#busy.get(upstream) ?? 1) - 1;
+        if (n === 0) {
+          this.#busy.delete(upstream);
+          if (this.#retired.delete(upstream)) upstream.close?.();
+        } else this.#busy.set(upstream, n);
+      };
+      if (done) done.then(idle, idle);
+      else idle();
     }
   }
+}
+
+type FoundAttempt = Extract<Attempt, { kind: 'found' }>;
+
+/** A cluster's answer that is not used: its fetch is stopped and nothing of it kept. */
+function dropAttempt(attempt: FoundAttempt): void {
+  const reason = new AbortedError('another cluster answered first');
+  attempt.abort?.(reason);
+  attempt.fill.fail(reason);
+  attempt.done.catch(() => {});
+}
+
+/** Cache settings with defaults filled in. */
+function resolveCacheOptions(opts: CacheOptions = {}): Required<CacheOptions> {
+  return {
+    ttlSeconds: opts.ttlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
+    negativeTtlSeconds: opts.negativeTtlSeconds ?? DEFAULT_NEGATIVE_TTL_SECONDS,
+    maxBytes: opts.maxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+    dir: opts.dir ?? defaultCacheDir(),
+    diskMaxBytes: opts.diskMaxBytes ?? DEFAULT_CACHE_DISK_MAX_BYTES,
+    maxFetches: opts.maxFetches ?? DEFAULT_MAX_FETCHES,
+    maxInflightBytes: opts.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES,
+    budgetWaitMs: opts.budgetWaitMs ?? DEFAULT_BUDGET_WAIT_MS,
+  };
+}
+
+function budgetOf(o: Required<CacheOptions>): FetchBudgetOptions {
+  return { maxFetches: o.maxFetches, maxInflightBytes: o.maxInflightBytes, waitMs: o.budgetWaitMs };
+}
+
+/** What {@link Resolver.cacheStats} reports. */
+export interface ResolverCacheStats {
+  /** Files cached. */
+  entries: number;
+  /** Bytes of the files cached, each counted once. */
+  bytes: number;
+  memoryBytes: number;
+  diskBytes: number;
+  hits: number;
+  misses: number;
+  /** Remote fetches running. */
+  inflight: number;
+  /** Bytes received by the fetches running. */
+  inflightBytes: number;
+  /** Fetches waiting for room in the budget. */
+  waiting: number;
+  /** Fetches refused "server busy" for want of room, since start. */
+  refusals: number;
 }
 
 function sameUpstreamSettings(a: Settings, b: Settings): boolean {

@@ -4,8 +4,18 @@ import { AbortedError } from '@ptftp/protocol';
  * Coalesces concurrent work for the same key: the first caller starts it, later callers join.
  * The work gets its own AbortSignal, aborted only when every caller has given up, so one phone
  * hanging up does not cancel the fetch a thousand others wait for.
+ *
+ * With `linger`, a result stays joinable after it is ready until the promise `linger` returns
+ * for it settles: a file still streaming in is handed to every request that comes meanwhile,
+ * instead of starting a second fetch of it.
  */
 export class SharedFetches<T> {
+  readonly #linger: ((value: T) => Promise<unknown> | undefined) | undefined;
+
+  constructor(opts: { linger?: (value: T) => Promise<unknown> | undefined } = {}) {
+    this.#linger = opts.linger;
+  }
+
   readonly #inflight = new Map<
     string,
     { promise: Promise<T>; controller: AbortController; waiters: number }
@@ -29,10 +39,16 @@ export class SharedFetches<T> {
     if (!job) {
       const controller = new AbortController();
       this.#live.add(controller);
-      const promise = start(controller.signal).finally(() => {
+      const promise = start(controller.signal);
+      const forget = () => {
         this.#live.delete(controller);
         if (this.#inflight.get(key)?.promise === promise) this.#inflight.delete(key);
-      });
+      };
+      promise.then((value) => {
+        const until = this.#linger?.(value);
+        if (until) until.then(forget, forget);
+        else forget();
+      }, forget);
       job = { promise, controller, waiters: 0 };
       this.#inflight.set(key, job);
     }

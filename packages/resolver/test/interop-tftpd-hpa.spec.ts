@@ -2,10 +2,13 @@ import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { type Content, readAll } from '@ptftp/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningPeer, startTftpdHpa } from '../../../test-support/peers.js';
 import { MemoryStore, Resolver, type ResolverEvents } from '../src/index.js';
 import { seedFolder, writeTftpFile } from './fixtures.js';
+
+const body = (r: { content: Content }) => readAll(r.content);
 
 // Remote clusters played by real tftpd-hpa daemons on loopback addresses 127.0.0.2-5.
 // A missing /usr/sbin/in.tftpd makes these tests fail (startTftpdHpa throws), never skip.
@@ -77,7 +80,7 @@ describe('Resolver with remote clusters played by tftpd-hpa', () => {
       address: `127.0.0.3:${b1.port}`,
       size: 5000,
     });
-    expect(sha(r.data)).toBe(sha(bytes(2, 5000)));
+    expect(sha(await body(r))).toBe(sha(bytes(2, 5000)));
     const again = await resolver.resolve('only-b.bin');
     expect(again.source).toBe('cache');
   });
@@ -85,7 +88,7 @@ describe('Resolver with remote clusters played by tftpd-hpa', () => {
   it("a common file present locally and remotely comes from the proxy's local copy", async () => {
     const r = await resolver.resolve('RingList.xml');
     expect(r.source).toBe('local');
-    expect(Buffer.from(r.data).toString()).toBe('<local ring list/>');
+    expect(Buffer.from(await body(r)).toString()).toBe('<local ring list/>');
   });
 
   it("stopping B's first address fails over to its second; the dead address costs one timeout", async () => {
@@ -93,7 +96,7 @@ describe('Resolver with remote clusters played by tftpd-hpa', () => {
     events.length = 0;
     const r = await resolver.resolve('second-b.bin');
     expect(r).toMatchObject({ source: 'cluster', clusterId: 'B', address: `127.0.0.4:${b2.port}` });
-    expect(sha(r.data)).toBe(sha(bytes(3, 1024)));
+    expect(sha(await body(r))).toBe(sha(bytes(3, 1024)));
     expect(events.filter(([t]) => t === 'failover').map(([, e]) => e)).toEqual([
       { clusterId: 'B', from: `127.0.0.3:${b1.port}`, to: `127.0.0.4:${b2.port}` },
     ]);
@@ -112,16 +115,19 @@ describe('Resolver with remote clusters played by tftpd-hpa', () => {
 
   it("a moved phone gets the new cluster's file after a flush (stale until then, as the spec warns)", async () => {
     const first = await resolver.resolve(`${DEVICE}.cnf.xml`);
-    expect([first.clusterId, Buffer.from(first.data).toString()]).toEqual(['B', '<device cluster="B"/>']);
+    expect([first.clusterId, Buffer.from(await body(first)).toString()]).toEqual([
+      'B',
+      '<device cluster="B"/>',
+    ]);
     // Move: add to the destination cluster, delete from the source cluster.
     await writeTftpFile(rootC, `${DEVICE}.cnf.xml`, '<device cluster="C"/>');
     await unlink(path.join(rootB, `${DEVICE}.cnf.xml`));
     const stale = await resolver.resolve(`${DEVICE}.cnf.xml`);
     expect([stale.source, stale.clusterId]).toEqual(['cache', 'B']);
 
-    expect(resolver.flush({ device: DEVICE })).toBe(1);
+    expect(await resolver.flush({ device: DEVICE })).toBe(1);
     const moved = await resolver.resolve(`${DEVICE}.cnf.xml`);
-    expect([moved.source, moved.clusterId, Buffer.from(moved.data).toString()]).toEqual([
+    expect([moved.source, moved.clusterId, Buffer.from(await body(moved)).toString()]).toEqual([
       'cluster',
       'C',
       '<device cluster="C"/>',

@@ -3,7 +3,7 @@
  * never turned into "not found", and a busy store (descriptors exhausted) never forwarded
  * upstream nor cached.
  */
-import { FileNotFoundError, ServerBusyError } from '@ptftp/protocol';
+import { FileNotFoundError, readAll, ServerBusyError } from '@ptftp/protocol';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore, Resolver, type Store, type Upstream, type UpstreamFetchOptions } from '../src/index.js';
 import { SearchLimiter } from '../src/search-limit.js';
@@ -132,7 +132,8 @@ describe('busy is not "not found"', () => {
     expect(a.fetches()).toBe(0);
     busy = false;
     const r = await resolver.resolve('SEP001122334455.cnf.xml');
-    expect([r.source, new TextDecoder().decode(r.data)]).toEqual(['local', '<local/>']);
+    expect([r.source, new TextDecoder().decode(await readAll(r.content))]).toEqual(['local', '<local/>']);
+    r.content.release();
     expect(resolver.cacheStats.entries).toBe(0);
     resolver.close();
   });

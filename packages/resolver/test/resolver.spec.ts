@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { FileNotFoundError } from '@ptftp/protocol';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Content, FileNotFoundError, readAll } from '@ptftp/protocol';
 import { generateSigningCertificate, signSgn, verifySgn } from '@ptftp/security';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   type ClusterConfig,
   DeviceAffinity,
@@ -15,6 +18,8 @@ import {
   type Upstream,
 } from '../src/index.js';
 import { createFaultUpstream, MemoryUpstream } from '../src/testing/index.js';
+
+const body = (r: { content: Content }) => readAll(r.content);
 
 const sha = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 const text = (d: Uint8Array) => Buffer.from(d).toString();
@@ -33,6 +38,9 @@ function listen(r: Resolver, type: string, fn: (e: Record<string, unknown>) => v
 }
 
 const open: Resolver[] = [];
+// The disk tier of every resolver made by setup(): a folder of this test file's own.
+const cacheRoot = mkdtempSync(join(tmpdir(), 'ptftp-resolver-cache-'));
+afterAll(() => rmSync(cacheRoot, { recursive: true, force: true }));
 afterEach(() => {
   for (const r of open.splice(0)) r.close();
 });
@@ -48,7 +56,7 @@ function setup(
   const clusters = init.clusters ?? [...map.keys()].map((id, i) => cluster(id, i + 1));
   const store = (components.store as MemoryStore | undefined) ?? new MemoryStore();
   const resolver = new Resolver(
-    { ...init, clusters },
+    { ...init, clusters, cache: { dir: cacheRoot, ...init.cache } },
     {
       ...components,
       store,
@@ -89,7 +97,7 @@ describe('Resolver: lookup order (proxy-tftp.md "Serving rules")', () => {
     await store.put('SEP001122334455.cnf.xml', '<local/>');
     const r = await resolver.resolve('SEP001122334455.cnf.xml');
     expect(r).toMatchObject({ source: 'local', size: 8, name: 'SEP001122334455.cnf.xml' });
-    expect(text(r.data)).toBe('<local/>');
+    expect(text(await body(r))).toBe('<local/>');
     expect(b.fetchCount()).toBe(0);
     expect(of('resolved')).toMatchObject([{ name: 'SEP001122334455.cnf.xml', source: 'local', bytes: 8 }]);
   });
@@ -107,7 +115,7 @@ describe('Resolver: lookup order (proxy-tftp.md "Serving rules")', () => {
       address: 'memory://B',
       version: first.version,
     });
-    expect(text(second.data)).toBe('<b/>');
+    expect(text(await body(second))).toBe('<b/>');
     expect(b.fetchCount()).toBe(1);
     expect(of('resolved').map((e) => e.source)).toEqual(['cluster', 'cache']);
     expect(of('cacheMiss')).toEqual([{ name: 'SEP001122334455.cnf.xml' }]);
@@ -131,7 +139,7 @@ describe('Resolver: lookup order (proxy-tftp.md "Serving rules")', () => {
       'Desktops/320x196x4/List.xml',
     ]) {
       const r = await resolver.resolve(name);
-      expect([r.source, text(r.data)]).toEqual(['local', 'local']);
+      expect([r.source, text(await body(r))]).toEqual(['local', 'local']);
     }
     expect(b.fetchCount()).toBe(0);
     expect(of('resolved').every((e) => e.common === true)).toBe(true);
@@ -216,7 +224,9 @@ describe('Resolver: coalescing (boot storms)', () => {
       Array.from({ length: 500 }, () => resolver.resolve('SEP001122334455.cnf.xml')),
     );
     expect(b.fetchCount('SEP001122334455.cnf.xml')).toBe(1);
-    expect(new Set(all.map((r) => sha(r.data)))).toEqual(new Set([sha(data)]));
+    expect(new Set(await Promise.all(all.map(async (r) => sha(await body(r)))))).toEqual(
+      new Set([sha(data)]),
+    );
     expect(all.every((r) => r.source === 'cluster' && r.clusterId === 'B')).toBe(true);
     expect(of('coalesced')).toHaveLength(499);
     expect(of('upstreamFetch')).toHaveLength(1);
@@ -233,7 +243,7 @@ describe('Resolver: coalescing (boot storms)', () => {
     quitter.abort();
     await expect(p1).rejects.toMatchObject({ code: 'PTFTP_ERR_ABORTED' });
     release();
-    expect(text((await p2).data)).toBe('a');
+    expect(text(await body(await p2))).toBe('a');
     expect(b.aborted).toBe(0);
 
     const only = new AbortController();
@@ -255,7 +265,7 @@ describe('Resolver: remote lookup across clusters', () => {
     const b = new MemoryUpstream('B', { 'x.xml': 'b' });
     const { resolver } = setup([slow, b]);
     const r = await resolver.resolve('x.xml');
-    expect([r.clusterId, text(r.data)]).toEqual(['B', 'b']);
+    expect([r.clusterId, text(await body(r))]).toEqual(['B', 'b']);
     await ticks();
     expect(slow.aborted).toBe(1);
   });
@@ -313,7 +323,7 @@ describe('Resolver: remote lookup across clusters', () => {
     });
     expect([a.fetchCount(), b.fetchCount()]).toEqual([1, 1]);
     expect(of('notFound').map((e) => e.reason)).toEqual(['nowhere', 'negative-cache']);
-    expect(resolver.flush({ name: 'SEPFFFFFFFFFFFF.cnf.xml' })).toBe(1);
+    expect(await resolver.flush({ name: 'SEPFFFFFFFFFFFF.cnf.xml' })).toBe(1);
     b.set('SEPFFFFFFFFFFFF.cnf.xml', 'now');
     expect((await resolver.resolve('SEPFFFFFFFFFFFF.cnf.xml')).clusterId).toBe('B');
   });
@@ -331,7 +341,7 @@ describe('Resolver: remote lookup across clusters', () => {
     expect(a.fetchCount()).toBe(1); // the second answer came from the negative cache
     resolver.reconfigure({ clusters: [cluster('A', 1), cluster('C', 3)] });
     const r = await resolver.resolve('SEP00000000C0C1.cnf.xml');
-    expect([r.clusterId, text(r.data)]).toEqual(['C', 'on C']);
+    expect([r.clusterId, text(await body(r))]).toEqual(['C', 'on C']);
   });
 
   it('no cluster had it and one could not be asked: "unreachable", never "not found", and not cached', async () => {
@@ -361,7 +371,11 @@ describe('Resolver: remote lookup across clusters', () => {
     });
     expect(resolver.cacheStats.entries).toBe(0);
     const r = await resolver.resolve('big.bin');
-    expect([r.source, r.size, sha(r.data)]).toEqual(['cluster', 4096, sha(new Uint8Array(4096).fill(7))]);
+    expect([r.source, r.size, sha(await body(r))]).toEqual([
+      'cluster',
+      4096,
+      sha(new Uint8Array(4096).fill(7)),
+    ]);
     expect(flaky.calls).toEqual(['big.bin', 'big.bin']);
   });
 });
@@ -433,11 +447,16 @@ describe('Resolver: affinity follows the cache lifetime', () => {
 
 describe('Resolver: cache lifetime and flush', () => {
   it('positive answers live 30 minutes by default (the spec) and negative ones a short time', () => {
-    const { resolver } = setup([new MemoryUpstream('B', {})]);
+    const { resolver } = setup([new MemoryUpstream('B', {})], { cache: { dir: cacheRoot } });
     expect(resolver.cacheOptions).toEqual({
       ttlSeconds: 1800,
       negativeTtlSeconds: 10,
-      maxBytes: 256 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
+      dir: cacheRoot,
+      diskMaxBytes: 4 * 1024 * 1024 * 1024,
+      maxFetches: 32,
+      maxInflightBytes: 256 * 1024 * 1024,
+      budgetWaitMs: 2000,
     });
   });
 
@@ -447,16 +466,16 @@ describe('Resolver: cache lifetime and flush', () => {
     await resolver.resolve('SEP001122334455.cnf.xml');
     b.set('SEP001122334455.cnf.xml', 'v2');
     await new Promise((r) => setTimeout(r, 120));
-    expect(text((await resolver.resolve('SEP001122334455.cnf.xml')).data)).toBe('v2');
+    expect(text(await body(await resolver.resolve('SEP001122334455.cnf.xml')))).toBe('v2');
     expect(b.fetchCount()).toBe(2);
   });
 
-  it('the cache is bounded in bytes: a file larger than the bound is served but not kept', async () => {
+  it('a memory-only cache is bounded in bytes: a file larger than an eighth of the bound is served but not kept', async () => {
     const b = new MemoryUpstream('B', { 'small.bin': new Uint8Array(100), 'big.bin': new Uint8Array(5000) });
-    const { resolver } = setup([b], { cache: { maxBytes: 1000 } });
+    const { resolver } = setup([b], { cache: { maxBytes: 1000, dir: '' } });
     await resolver.resolve('small.bin');
     expect((await resolver.resolve('big.bin')).size).toBe(5000);
-    expect(resolver.cacheStats).toMatchObject({ entries: 1, bytes: 100 });
+    expect(resolver.cacheStats).toMatchObject({ entries: 1, bytes: 100, memoryBytes: 100, diskBytes: 0 });
   });
 
   it('operators flush one name, one pattern, one device, or everything, at once', async () => {
@@ -471,11 +490,11 @@ describe('Resolver: cache lifetime and flush', () => {
     const { resolver, of } = setup([b]);
     const fill = () => Promise.all(names.map((n) => resolver.resolve(n)));
     await fill();
-    expect(resolver.flush({ name: 'dial.xml' })).toBe(1);
-    expect(resolver.flush({ device: 'sep001122334455' })).toBe(2);
-    expect(resolver.flush({ pattern: '*.loads' })).toBe(1);
+    expect(await resolver.flush({ name: 'dial.xml' })).toBe(1);
+    expect(await resolver.flush({ device: 'sep001122334455' })).toBe(2);
+    expect(await resolver.flush({ pattern: '*.loads' })).toBe(1);
     expect(resolver.cacheStats.entries).toBe(1);
-    expect(resolver.flush()).toBe(1);
+    expect(await resolver.flush()).toBe(1);
     expect(of('flushed')).toEqual([
       { scope: { name: 'dial.xml' }, removed: 1 },
       { scope: { device: 'sep001122334455' }, removed: 2 },
@@ -519,7 +538,7 @@ describe('Resolver: configuration at run time', () => {
     expect((await resolver.resolve('y.xml')).clusterId).toBe('C');
     release();
     const r = await inflight;
-    expect([r.clusterId, text(r.data)]).toEqual(['B', 'from B']);
+    expect([r.clusterId, text(await body(r))]).toEqual(['B', 'from B']);
     // The file from a removed cluster is not kept.
     expect((await resolver.resolve('x.xml')).clusterId).toBe('C');
   });
@@ -617,7 +636,7 @@ describe('Resolver: signed files', () => {
     const signed = sgn('<device/>');
     const b = new MemoryUpstream('B', { 'SEP001122334455.cnf.xml.sgn': signed });
     const { resolver } = setup([b]);
-    expect(sha((await resolver.resolve('SEP001122334455.cnf.xml.sgn')).data)).toBe(sha(signed));
+    expect(sha(await body(await resolver.resolve('SEP001122334455.cnf.xml.sgn')))).toBe(sha(signed));
   });
 
   it('re-signing is explicit: the body is re-signed with the proxy key; .enc.sgn is never touched', async () => {
@@ -637,17 +656,19 @@ describe('Resolver: signed files', () => {
       },
     );
     const r = await resolver.resolve('SEP001122334455.cnf.xml.sgn');
-    expect(text(r.data)).toBe('resigned:<device/>');
-    expect(text((await resolver.resolve('SEP001122334455.cnf.xml.sgn')).data)).toBe('resigned:<device/>');
-    expect(sha((await resolver.resolve('SEP001122334455.cnf.xml.enc.sgn')).data)).toBe(sha(sgn('enc')));
+    expect(text(await body(r))).toBe('resigned:<device/>');
+    expect(text(await body(await resolver.resolve('SEP001122334455.cnf.xml.sgn')))).toBe(
+      'resigned:<device/>',
+    );
+    expect(sha(await body(await resolver.resolve('SEP001122334455.cnf.xml.enc.sgn')))).toBe(sha(sgn('enc')));
     expect(calls).toEqual([['<device/>', 'SEP001122334455.cnf.xml.sgn']]);
   });
 
   it('with resign set, @ptftp/security re-signs with the proxy key: the proxy certificate verifies, the home one no longer does', async () => {
     const home = generateSigningCertificate({ subject: { commonName: 'cucm-b.example' }, keyBits: 1024 });
     const proxy = generateSigningCertificate({ subject: { commonName: 'proxy.example' }, keyBits: 1024 });
-    const body = Buffer.from('<device><fullConfig>true</fullConfig></device>');
-    const signed = signSgn(body, {
+    const original = Buffer.from('<device><fullConfig>true</fullConfig></device>');
+    const signed = signSgn(original, {
       filename: 'SEP001122334455.cnf.xml',
       keyPem: home.keyPem,
       certPem: home.certPem,
@@ -656,20 +677,20 @@ describe('Resolver: signed files', () => {
 
     const passthrough = setup([b]).resolver;
     const same = await passthrough.resolve('SEP001122334455.cnf.xml.sgn');
-    expect(verifySgn(same.data, { certPem: home.certPem }).valid).toBe(true);
+    expect(verifySgn(await body(same), { certPem: home.certPem }).valid).toBe(true);
 
     const { resolver } = setup([b], {
       resign: { keyPem: proxy.keyPem, certPem: proxy.certPem, hash: 'sha256' },
     });
     const r = await resolver.resolve('SEP001122334455.cnf.xml.sgn');
-    const check = verifySgn(r.data, { certPem: proxy.certPem });
-    expect([check.valid, check.filename, check.hash, check.payload.equals(body)]).toEqual([
+    const check = verifySgn(await body(r), { certPem: proxy.certPem });
+    expect([check.valid, check.filename, check.hash, check.payload.equals(original)]).toEqual([
       true,
       'SEP001122334455.cnf.xml.sgn',
       'sha256',
       true,
     ]);
-    expect(verifySgn(r.data, { certPem: home.certPem }).valid).toBe(false);
+    expect(verifySgn(await body(r), { certPem: home.certPem }).valid).toBe(false);
   });
 });
 
@@ -680,12 +701,12 @@ describe('Resolver: flush during a lookup', () => {
     const release = b.pause();
     const p = resolver.resolve('SEP001122334455.cnf.xml');
     await ticks();
-    resolver.flush({ device: 'SEP001122334455' });
+    await resolver.flush({ device: 'SEP001122334455' });
     release();
-    expect(text((await p).data)).toBe('old');
+    expect(text(await body(await p))).toBe('old');
     expect(resolver.cacheStats.entries).toBe(0);
     b.set('SEP001122334455.cnf.xml', 'new');
-    expect(text((await resolver.resolve('SEP001122334455.cnf.xml')).data)).toBe('new');
+    expect(text(await body(await resolver.resolve('SEP001122334455.cnf.xml')))).toBe('new');
   });
 });
 
@@ -712,7 +733,11 @@ describe('Resolver: cache settings changed at run time', () => {
     await resolver.resolve('a.xml');
     await resolver.resolve('b.xml');
     resolver.reconfigure({ clusters: [cluster('B', 1)], cache: { ttlSeconds: 60, maxBytes: 1 << 20 } });
-    expect(resolver.cacheOptions).toEqual({ ttlSeconds: 60, negativeTtlSeconds: 10, maxBytes: 1 << 20 });
+    expect(resolver.cacheOptions).toMatchObject({
+      ttlSeconds: 60,
+      negativeTtlSeconds: 10,
+      maxBytes: 1 << 20,
+    });
     expect((await resolver.resolve('a.xml')).source).toBe('cache');
     expect(resolver.cacheStats.entries).toBe(2);
     expect(b.fetchCount()).toBe(2);

@@ -1,7 +1,9 @@
-import { AbortedError, TimeoutError } from '@ptftp/protocol';
+import { AbortedError, type Content, readAll, TimeoutError } from '@ptftp/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpUpstream, MemoryStore, Resolver, TftpClusterUpstream, type Upstream } from '../src/index.js';
 import { MemoryUpstream } from '../src/testing/index.js';
+
+const body = (r: { content: Content }) => readAll(r.content);
 
 const ticks = async (n = 5) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
@@ -49,7 +51,7 @@ describe('Resolver: coalescing after every requester gave up', () => {
     await ticks();
     release();
     const got = await retry;
-    expect(Buffer.from(got.data).toString()).toBe('a');
+    expect(Buffer.from(await body(got)).toString()).toBe('a');
     expect(got.source).toBe('cluster');
     expect(fetches).toBe(2);
   });
@@ -68,12 +70,12 @@ describe('Resolver: flush "at once" also covers fetches in flight', () => {
     await ticks();
     // The operator moves the phone (here: the cluster's file changes) and flushes the device.
     a.set('SEP001122334455.cnf.xml', '<moved/>');
-    resolver.flush({ device: 'SEP001122334455' });
+    await resolver.flush({ device: 'SEP001122334455' });
     const after = resolver.resolve('SEP001122334455.cnf.xml');
     await ticks();
     release();
     await before;
-    expect(Buffer.from((await after).data).toString()).toBe('<moved/>');
+    expect(Buffer.from(await body(await after)).toString()).toBe('<moved/>');
     expect(a.fetchCount('SEP001122334455.cnf.xml')).toBe(2);
   });
 
@@ -86,7 +88,7 @@ describe('Resolver: flush "at once" also covers fetches in flight', () => {
     a.pause();
     const pending = resolver.resolve('a.xml');
     await ticks();
-    resolver.flush();
+    await resolver.flush();
     resolver.close();
     await expect(pending).rejects.toMatchObject({ code: 'PTFTP_ERR_ABORTED' });
     expect(a.aborted).toBe(1);

@@ -1,10 +1,13 @@
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { type Content, readAll } from '@ptftp/protocol';
 import { describe, expect, it } from 'vitest';
 import { freeUdpPort, startTftpdHpa } from '../../../test-support/peers.js';
 import { HttpUpstream, MemoryStore, Resolver, TftpClusterUpstream } from '../src/index.js';
 import { MemoryUpstream, runUpstreamCompliance } from '../src/testing/index.js';
 import { seedFolder } from './fixtures.js';
+
+const body = (r: { content: Content }) => readAll(r.content);
 
 /** A Cisco-style TFTP-over-HTTP server (GET /<name>) on loopback. */
 async function startHttp(
@@ -202,7 +205,7 @@ describe('HttpUpstream', () => {
     );
     try {
       const r = await resolver.resolve('SEP001122334455.cnf.xml');
-      expect([r.source, r.clusterId, r.address, Buffer.from(r.data).toString()]).toEqual([
+      expect([r.source, r.clusterId, r.address, Buffer.from(await body(r)).toString()]).toEqual([
         'cluster',
         'B',
         url,

@@ -1,4 +1,13 @@
 import { analyze, type Finding } from '@ptftp/dhcp-options';
+import {
+  DEFAULT_BUDGET_WAIT_MS,
+  DEFAULT_CACHE_DISK_MAX_BYTES,
+  DEFAULT_CACHE_MAX_BYTES,
+  DEFAULT_MAX_FETCHES,
+  DEFAULT_MAX_INFLIGHT_BYTES,
+  defaultCacheDir,
+  MEMORY_FILE_FRACTION,
+} from '@ptftp/resolver';
 import { parseEndpoint } from './address.js';
 import type { ProxyConfig } from './config-schema.js';
 
@@ -13,6 +22,28 @@ export interface ConfigFinding {
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 const isLoopback = (host: string) => host === '::1' || host.startsWith('127.');
+
+const mib = (n: number) => `${Math.round(n / 1048576)} MiB`;
+
+/** What the cache and the fetch budget in effect mean for a boot storm (`config check` explains it). */
+function cacheFinding(cache: ProxyConfig['cache']): ConfigFinding {
+  const dir = cache.dir === undefined ? defaultCacheDir() : cache.dir;
+  const memory = cache.maxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+  const where =
+    dir === ''
+      ? `in memory only (cache.maxBytes ${mib(memory)}; a file over ${mib(memory / MEMORY_FILE_FRACTION)} is served but not kept)`
+      : `on disk in ${dir} (cache.diskMaxBytes ${mib(cache.diskMaxBytes ?? DEFAULT_CACHE_DISK_MAX_BYTES)}), the hot ones also in memory (cache.maxBytes ${mib(memory)})`;
+  return {
+    severity: 'info',
+    code: 'PTFTP_CONFIG_CACHE_BUDGET',
+    message:
+      `Files from remote clusters are streamed to phones while they arrive and kept ${where}. ` +
+      `At most ${cache.maxFetches ?? DEFAULT_MAX_FETCHES} fetches (cache.maxFetches) and ${mib(cache.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES)} (cache.maxInflightBytes) are in flight at once; ` +
+      `a request beyond that waits ${cache.budgetWaitMs ?? DEFAULT_BUDGET_WAIT_MS} ms (cache.budgetWaitMs), then gets TFTP ERROR 0 "server busy" (HTTP 503) and retries.`,
+    fix: 'Raise the budgets for large boot storms of distinct files; put cache.dir on a local disk with room for the firmware images.',
+    path: 'cache',
+  };
+}
 
 /**
  * Review a valid configuration for what breaks phones without breaking the file: the
@@ -140,6 +171,7 @@ export function reviewConfig(config: ProxyConfig): ConfigFinding[] {
       fix: 'Add "dhcp": { "v4": [option 150 addresses], "v6": [DHCPv6 addresses], "endpoints": { "ipv4": true, "ipv6": true } }.',
     });
   }
+  if (config.clusters.length > 0 || config.discovery) out.push(cacheFinding(config.cache));
   const rank = { error: 0, warning: 1, info: 2 } as const;
   return out.sort((a, b) => rank[a.severity] - rank[b.severity]);
 }

@@ -135,7 +135,18 @@ export const configSchema = z.strictObject({
     .strictObject({
       ttlSeconds: z.number().int().min(0).default(DEFAULT_CACHE_TTL_SECONDS),
       negativeTtlSeconds: z.number().int().min(0).optional(),
+      /** Bytes of cached files held in memory (default 64 MiB); larger files stay on disk only. */
       maxBytes: z.number().int().min(0).optional(),
+      /** Folder of the disk tier ("" keeps files in memory only). */
+      dir: z.string().optional(),
+      /** Bytes of cached files on disk (default 4 GiB). */
+      diskMaxBytes: z.number().int().min(0).optional(),
+      /** Remote fetches at once (default 32); more wait up to budgetWaitMs, then "server busy". */
+      maxFetches: z.number().int().min(1).optional(),
+      /** Bytes received by the remote fetches running, all together (default 256 MiB). */
+      maxInflightBytes: z.number().int().min(1).optional(),
+      /** How long a fetch beyond the budget waits before "server busy" (default 2000 ms). */
+      budgetWaitMs: z.number().int().min(0).optional(),
     })
     .prefault({}),
   limits: z

@@ -1,3 +1,4 @@
+import type { Content } from '@ptftp/protocol';
 import type { FailureSite } from './contain.js';
 import type { ServedSource, Transport } from './metrics.js';
 
@@ -28,11 +29,15 @@ export interface FailedInfo extends RequestInfo {
   readonly result: 'not_found' | 'denied' | 'error';
 }
 
-/** What a resolution carries back to a front end (a subset of the resolver's `Resolution`). */
+/**
+ * What a resolution carries back to a front end (a subset of the resolver's `Resolution`).
+ * `content` carries one reference: the front end releases it when its transfer ends.
+ */
 export interface ResolvedFile {
   readonly name: string;
-  readonly data: Uint8Array;
-  readonly size: number;
+  readonly content: Content;
+  /** Undefined while a remote file still arriving has not said its size. */
+  readonly size: number | undefined;
   readonly source: ServedSource;
   readonly clusterId?: string | undefined;
   readonly address?: string | undefined;

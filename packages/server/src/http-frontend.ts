@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, ListenOptions } from 'node:net';
 import { parseEndpoint } from './address.js';
@@ -10,6 +11,7 @@ import {
   type ResolvedFile,
   type ServedInfo,
 } from './events.js';
+import { sendContent } from './http-body.js';
 import { entityTag, notModified, rangeApplies, type Validators, VersionDates } from './http-conditional.js';
 import { parseRange } from './http-range.js';
 import { applyLimits, createLimitedServer, fullLimits, type HttpLimits } from './http-server-limits.js';
@@ -260,14 +262,16 @@ export class HttpFrontend {
     res.once('close', () => abort.abort());
     const socket = res.socket;
     this.active++;
+    let file: ResolvedFile | undefined;
     try {
-      const file = await this.hooks.resolve(name, {
+      file = await this.hooks.resolve(name, {
         remoteAddress: remote.address,
         proxied: req.headers[PROXIED_HEADER] === '1',
         signal: abort.signal,
         transport: 'http',
       });
-      const size = file.data.byteLength;
+      // A range needs the size; a whole file still arriving without one is sent chunked.
+      const size = file.size ?? (req.headers.range ? await file.content.whenSized(abort.signal) : undefined);
       const headers: Record<string, string | number> = {
         'Content-Type': contentType(name),
         'Accept-Ranges': 'bytes',
@@ -290,7 +294,10 @@ export class HttpFrontend {
         });
         return;
       }
-      const range = rangeApplies(req.headers, validators) ? parseRange(req.headers.range, size) : undefined;
+      const range =
+        size !== undefined && rangeApplies(req.headers, validators)
+          ? parseRange(req.headers.range, size)
+          : undefined;
       if (range === 'unsatisfiable') {
         res.writeHead(416, { ...headers, 'Content-Range': `bytes */${size}`, 'Content-Length': 0 }).end();
         this.hooks.failed({
@@ -300,16 +307,16 @@ export class HttpFrontend {
         });
         return;
       }
-      const body = range ? file.data.subarray(range.start, range.end + 1) : file.data;
+      const start = range ? range.start : 0;
+      const end = range ? range.end + 1 : size;
       const status = range ? 206 : 200;
       if (range) headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
-      headers['Content-Length'] = body.byteLength;
+      if (end !== undefined) headers['Content-Length'] = end - start;
       res.writeHead(status, headers);
-      const sent = req.method === 'HEAD' ? 0 : body.byteLength;
-      await new Promise<void>((resolve) => {
-        res.once('close', resolve);
-        res.end(req.method === 'HEAD' ? undefined : body);
-      });
+      const closed = once(res, 'close').catch(() => {});
+      const sent = req.method === 'HEAD' ? 0 : await sendContent(res, file.content, start, end, abort.signal);
+      if (req.method === 'HEAD') res.end();
+      await closed;
       // A destroyed socket empties its buffer, so writableFinished alone reads true for a body
       // cut half-way: a response cut for a stalled reader is `errored`, and a client that went
       // away mid-body left its error (ECONNRESET, EPIPE) on the socket.
@@ -327,7 +334,11 @@ export class HttpFrontend {
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const result = failureKind(err);
-      if (!res.headersSent) {
+      // The fetch budget is full: "busy", retry soon (TFTP says ERROR 0 "server busy").
+      const busy = (err as { code?: unknown } | null)?.code === 'PTFTP_ERR_BUSY';
+      if (!res.headersSent && busy) {
+        res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '2' }).end('server busy\n');
+      } else if (!res.headersSent) {
         const status = result === 'not_found' ? 404 : result === 'denied' ? 403 : 502;
         res
           .writeHead(status, { 'Content-Type': 'text/plain' })
@@ -337,6 +348,7 @@ export class HttpFrontend {
       }
       this.hooks.failed({ ...info, result, error });
     } finally {
+      file?.content.release();
       this.active--;
     }
   }

@@ -4,9 +4,31 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 export type ServedSource = 'local' | 'cache' | 'cluster';
 export type Transport = 'tftp' | 'http';
 
+/** The remote-file cache and the fetch budget, as `ptftp status` and the metrics show them. */
+export interface CacheStatus {
+  /** Files cached. */
+  entries: number;
+  /** Bytes of the files cached, each counted once (a hot file is in both tiers). */
+  bytes: number;
+  /** Bytes of cached files held in memory (bounded by `cache.maxBytes`). */
+  memoryBytes: number;
+  /** Bytes of cached files on disk under `cache.dir` (bounded by `cache.diskMaxBytes`). */
+  diskBytes: number;
+  hits: number;
+  misses: number;
+  /** Remote fetches running (bounded by `cache.maxFetches`). */
+  inflightFetches: number;
+  /** Bytes received by the fetches running (bounded by `cache.maxInflightBytes`). */
+  inflightBytes: number;
+  /** Fetches waiting for room in the budget. */
+  waitingFetches: number;
+  /** Requests answered "server busy" for want of room in the budget, since start. */
+  budgetRefusals: number;
+}
+
 /** What the gauges read at scrape time, so they cost nothing between scrapes. */
 export interface MetricsProbe {
-  cacheStats(): { entries: number; bytes: number; hits: number; misses: number };
+  cacheStats(): CacheStatus;
   activeSessions(): { tftp: number; http: number };
 }
 
@@ -26,6 +48,7 @@ export class ProxyMetrics {
   readonly transfers: Counter<'transport' | 'source'>;
   readonly upstreamErrors: Counter<'cluster'>;
   readonly failovers: Counter<'cluster'>;
+  readonly upstreamFetches: Counter<'cluster'>;
   readonly reloads: Counter<'result'>;
   readonly resolveSeconds: Histogram<'source'>;
   readonly unexpectedErrors: Counter<'where'>;
@@ -62,6 +85,12 @@ export class ProxyMetrics {
       labelNames: ['cluster'],
       registers,
     });
+    this.upstreamFetches = new Counter({
+      name: 'ptftp_upstream_fetches_total',
+      help: 'Fetches started from remote clusters, by cluster ID (concurrent requests for one file share one)',
+      labelNames: ['cluster'],
+      registers,
+    });
     this.reloads = new Counter({
       name: 'ptftp_reloads_total',
       help: 'Configuration reloads, by result (applied, rejected)',
@@ -91,10 +120,47 @@ export class ProxyMetrics {
     });
     new Gauge({
       name: 'ptftp_cache_bytes',
-      help: 'Bytes held in the remote-cluster cache',
+      help: 'Bytes held in the remote-cluster cache, by tier (memory, disk)',
+      labelNames: ['tier'],
       registers,
       collect() {
-        this.set(probe.cacheStats().bytes);
+        const c = probe.cacheStats();
+        this.set({ tier: 'memory' }, c.memoryBytes);
+        this.set({ tier: 'disk' }, c.diskBytes);
+      },
+    });
+    new Gauge({
+      name: 'ptftp_upstream_fetches_inflight',
+      help: 'Remote-cluster fetches running (bounded by cache.maxFetches)',
+      registers,
+      collect() {
+        this.set(probe.cacheStats().inflightFetches);
+      },
+    });
+    new Gauge({
+      name: 'ptftp_upstream_inflight_bytes',
+      help: 'Bytes received by the remote-cluster fetches running (bounded by cache.maxInflightBytes)',
+      registers,
+      collect() {
+        this.set(probe.cacheStats().inflightBytes);
+      },
+    });
+    new Gauge({
+      name: 'ptftp_upstream_fetches_waiting',
+      help: 'Remote-cluster fetches waiting for room in the fetch budget',
+      registers,
+      collect() {
+        this.set(probe.cacheStats().waitingFetches);
+      },
+    });
+    new Counter({
+      name: 'ptftp_budget_refusals_total',
+      help: 'Requests answered "server busy" because the fetch budget stayed full',
+      registers,
+      collect() {
+        const c = probe.cacheStats().budgetRefusals;
+        this.reset();
+        this.inc(c);
       },
     });
     new Gauge({

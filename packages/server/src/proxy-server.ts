@@ -81,7 +81,7 @@ export class ProxyServer extends EventEmitter<{
   private resolver: Resolver;
   private readonly components: ProxyComponents;
   private readonly tftp: TftpFrontend;
-  private readonly earlierCacheCounts = { hits: 0, misses: 0 };
+  private readonly earlierCacheCounts = { hits: 0, misses: 0, refusals: 0 };
   private readonly http: HttpFrontend;
   private admin: AdminEndpoint;
   private state: ProxyStatus['state'] = 'idle';
@@ -349,7 +349,7 @@ export class ProxyServer extends EventEmitter<{
     const devices = selector.device === undefined ? [] : [selector.device].flat();
     if (devices.length > 0) {
       let n = 0;
-      for (const device of devices) n += this.resolver.flush({ device });
+      for (const device of devices) n += await this.resolver.flush({ device });
       return n;
     }
     return this.resolver.flush({
@@ -445,19 +445,39 @@ export class ProxyServer extends EventEmitter<{
   /** Cache size now; hits and misses since start, across resolvers replaced by reloads. */
   private cacheCounts(): ProxyStatus['cache'] {
     const c = this.resolver.cacheStats;
-    let { hits, misses } = this.earlierCacheCounts;
+    let { hits, misses, refusals } = this.earlierCacheCounts;
+    let inflightFetches = 0;
+    let inflightBytes = 0;
+    let waitingFetches = 0;
     // Retired resolvers still finishing requests still count them.
     for (const r of [this.resolver, ...this.retired]) {
-      hits += r.cacheStats.hits;
-      misses += r.cacheStats.misses;
+      const s = r.cacheStats;
+      hits += s.hits;
+      misses += s.misses;
+      refusals += s.refusals;
+      inflightFetches += s.inflight;
+      inflightBytes += s.inflightBytes;
+      waitingFetches += s.waiting;
     }
-    return { entries: c.entries, bytes: c.bytes, hits, misses };
+    return {
+      entries: c.entries,
+      bytes: c.bytes,
+      memoryBytes: c.memoryBytes,
+      diskBytes: c.diskBytes,
+      hits,
+      misses,
+      inflightFetches,
+      inflightBytes,
+      waitingFetches,
+      budgetRefusals: refusals,
+    };
   }
 
   /** Close a replaced resolver; its hits and misses are the server's history and stay counted. */
   private closeResolver(resolver: Resolver): void {
     this.earlierCacheCounts.hits += resolver.cacheStats.hits;
     this.earlierCacheCounts.misses += resolver.cacheStats.misses;
+    this.earlierCacheCounts.refusals += resolver.cacheStats.refusals;
     resolver.close();
   }
 
@@ -479,12 +499,17 @@ export class ProxyServer extends EventEmitter<{
    * Resolve a name exactly as a phone's request would be (local store, cache, remote clusters),
    * for services that embed the proxy and want its answers in their own routes. Counts in the
    * `ptftp_resolve_seconds` metric; throws FileNotFoundError (`PTFTP_ERR_NOT_FOUND`) when no
-   * source has the file.
+   * source has the file, ServerBusyError (`PTFTP_ERR_BUSY`) when the fetch budget stays full.
+   * `file.content` is read by offset and carries one reference: release it when done.
    *
    * @example
    * ```ts
    * const file = await proxy.resolve('SEP001122334455.cnf.xml');
-   * console.log(file.source, file.clusterId, file.size);
+   * try {
+   *   console.log(file.source, file.clusterId, file.size, await file.content.read(0, 64));
+   * } finally {
+   *   file.content.release();
+   * }
    * ```
    */
   async resolve(
@@ -497,7 +522,9 @@ export class ProxyServer extends EventEmitter<{
     try {
       const r = await resolver.resolve(name, ctx);
       end({ source: r.source });
-      return r;
+      // The store's date of a local file (its mtime) validates HTTP If-Modified-Since.
+      const modifiedAt = r.content.modifiedAt;
+      return modifiedAt === undefined ? r : { ...r, modifiedAt };
     } finally {
       const n = (this.inUse.get(resolver) ?? 1) - 1;
       if (n > 0) this.inUse.set(resolver, n);
@@ -536,6 +563,7 @@ export class ProxyServer extends EventEmitter<{
       this.metrics.failovers.inc({ cluster: e.clusterId });
       this.emit('failover', e);
     });
+    resolver.on('upstreamFetch', (e) => this.metrics.upstreamFetches.inc({ cluster: e.clusterId }));
     return resolver;
   }
 }

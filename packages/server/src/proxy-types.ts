@@ -1,6 +1,7 @@
 import type { ProxyConfig } from './config-schema.js';
 import type { FailureSite } from './contain.js';
 import type { FailedInfo, ServedInfo } from './events.js';
+import type { CacheStatus } from './metrics.js';
 import type { ReloadResult } from './reload.js';
 
 /** A socket the server listens on. */
@@ -35,7 +36,7 @@ export interface ProxyStatus {
   readonly uptimeSeconds: number;
   readonly addresses: ProxyAddresses;
   readonly activeSessions: { tftp: number; http: number };
-  readonly cache: { entries: number; bytes: number; hits: number; misses: number };
+  readonly cache: CacheStatus;
   readonly clusters: unknown;
   readonly reloads: { applied: number; rejected: number; lastError?: string | undefined };
 }

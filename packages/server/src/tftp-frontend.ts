@@ -1,4 +1,5 @@
 import {
+  type Content,
   createServer,
   type InheritedListenSocket,
   type LiveServerOptions,
@@ -195,7 +196,7 @@ export class TftpFrontend {
     this.configured.clear();
   }
 
-  private async handle(req: ReadRequest): Promise<{ data: Uint8Array }> {
+  private async handle(req: ReadRequest): Promise<{ content: Content }> {
     const started = performance.now();
     const remote = { address: req.remote.address, port: req.remote.port };
     try {
@@ -206,7 +207,9 @@ export class TftpFrontend {
         transport: 'tftp',
       });
       this.pending.set(`${remote.address}|${remote.port}|${req.filename}`, { file, started });
-      return { data: file.data };
+      // The protocol server reads the handle by offset (views when in memory, bounded read-ahead
+      // from disk or while the file still arrives) and releases it however the transfer ends.
+      return { content: file.content };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const result = failureKind(err);

@@ -3,6 +3,7 @@
  * response idle / minimum-rate timeout (progress is never cut), and conditional requests.
  */
 import { connect, type Socket } from 'node:net';
+import { bufferContent } from '@ptftp/protocol';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { notModified, rangeApplies, VersionDates } from '../src/http-conditional.js';
 import { HttpFrontend } from '../src/http-frontend.js';
@@ -262,7 +263,7 @@ describe('conditional requests (RFC 9110 §13)', () => {
     const frontend = new HttpFrontend({
       resolve: async (name) => ({
         name,
-        data,
+        content: bufferContent(data),
         size: data.byteLength,
         source: 'local',
         version: 'v1',

@@ -2,6 +2,7 @@
  * Test helpers for users of @ptftp/resolver: compliance suites that any {@link Store} or
  * {@link Upstream} implementation (yours included) can run, and in-memory upstreams.
  */
+export { type CacheFixture, type MakeCache, runCacheCompliance } from './cache-compliance.js';
 export * from './fault-upstream.js';
 export * from './memory-upstream.js';
 export * from './store-compliance.js';

@@ -8,6 +8,23 @@ export interface MemoryUpstreamOptions {
   address?: string;
   /** Delay before answering (default: the next turn of the event loop). */
   delayMs?: number;
+  /**
+   * Write into the fetch's sink in chunks, as a real upstream does, instead of returning the
+   * whole file (only when the caller passes a sink).
+   */
+  stream?: MemoryStreamOptions;
+}
+
+/** How a {@link MemoryUpstream} streams into a sink. */
+export interface MemoryStreamOptions {
+  /** Bytes per write (default 65536). */
+  chunkBytes?: number;
+  /** Pause between writes, in ms (default 0: the next turn of the event loop). */
+  chunkDelayMs?: number;
+  /** Say the size before the bytes, as TFTP tsize does (default true). */
+  announceSize?: boolean;
+  /** Break the connection after this many bytes (the fetch rejects, unreachable). */
+  failAfterBytes?: number;
 }
 
 /**
@@ -32,6 +49,11 @@ export class MemoryUpstream implements Upstream {
   #unreachable = false;
   #gate: Promise<void> | undefined;
   #openGate: (() => void) | undefined;
+  #holdAt: number | undefined;
+  #hold: Promise<void> | undefined;
+  #openHold: (() => void) | undefined;
+  /** Bytes written into sinks, all fetches together. */
+  bytesStreamed = 0;
   /** Fetches started, all names together. */
   fetches = 0;
   /** Fetches aborted by their signal. */
@@ -71,12 +93,29 @@ export class MemoryUpstream implements Upstream {
     };
   }
 
+  /**
+   * Holds every streaming fetch once it has written `bytes` bytes, until the returned function
+   * is called: the file is then half-arrived, for as long as a test needs.
+   */
+  holdAfter(bytes: number): () => void {
+    this.#holdAt = bytes;
+    this.#hold ??= new Promise<void>((resolve) => {
+      this.#openHold = resolve;
+    });
+    return () => {
+      this.#holdAt = undefined;
+      this.#openHold?.();
+      this.#hold = undefined;
+      this.#openHold = undefined;
+    };
+  }
+
   /** Fetches started for `name` (or for every name). */
   fetchCount(name?: string): number {
     return name === undefined ? this.fetches : (this.#counts.get(name) ?? 0);
   }
 
-  async fetch(name: string, { signal, reporter }: UpstreamFetchOptions): Promise<UpstreamResult> {
+  async fetch(name: string, { signal, reporter, sink }: UpstreamFetchOptions): Promise<UpstreamResult> {
     this.fetches++;
     this.#counts.set(name, (this.#counts.get(name) ?? 0) + 1);
     const wait = this.#gate ?? delay(this.#opts.delayMs ?? 0);
@@ -91,7 +130,41 @@ export class MemoryUpstream implements Upstream {
     }
     const data = this.#files.get(name);
     if (!data) throw new FileNotFoundError(name);
+    if (sink && this.#opts.stream) return this.#streamInto(data, sink, this.#opts.stream, signal, reporter);
     return { data: new Uint8Array(data), address: this.address };
+  }
+
+  async #streamInto(
+    data: Uint8Array,
+    sink: NonNullable<UpstreamFetchOptions['sink']>,
+    opts: MemoryStreamOptions,
+    signal: AbortSignal,
+    reporter: UpstreamFetchOptions['reporter'],
+  ): Promise<UpstreamResult> {
+    const chunkBytes = Math.max(1, opts.chunkBytes ?? 65536);
+    if (opts.announceSize !== false) sink.size?.(data.byteLength);
+    let offset = 0;
+    while (offset < data.byteLength) {
+      if (opts.failAfterBytes !== undefined && offset >= opts.failAfterBytes) {
+        const error = new Error(`connection lost after ${offset} bytes (MemoryUpstream)`);
+        reporter?.error?.(this.address, error);
+        throw new UpstreamUnreachableError(this.id, [{ address: this.address, error }]);
+      }
+      if (this.#hold && this.#holdAt !== undefined && offset >= this.#holdAt)
+        await abortable(this.#hold, signal);
+      let end = Math.min(data.byteLength, offset + chunkBytes);
+      if (opts.failAfterBytes !== undefined) end = Math.min(end, Math.max(offset + 1, opts.failAfterBytes));
+      if (this.#holdAt !== undefined && offset < this.#holdAt) end = Math.min(end, this.#holdAt);
+      // A copy per write, as bytes off a socket would be.
+      await sink.write(data.slice(offset, end));
+      this.bytesStreamed += end - offset;
+      offset = end;
+      await abortable(delay(opts.chunkDelayMs ?? 0), signal).catch((err) => {
+        this.aborted++;
+        throw err;
+      });
+    }
+    return { size: data.byteLength, address: this.address };
   }
 }
 
