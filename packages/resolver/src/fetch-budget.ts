@@ -2,7 +2,7 @@ import { AbortedError, ServerBusyError } from '@ptftp/protocol';
 
 /** Bounds on what the resolver fetches from remote clusters at once (`ResolverInit.cache`). */
 export interface FetchBudgetOptions {
-  /** Remote fetches running at once (default 32). */
+  /** Remote fetches running at once (default 128). */
   maxFetches?: number;
   /** Bytes received by fetches still running, all together (default 256 MiB). */
   maxInflightBytes?: number;
@@ -10,7 +10,7 @@ export interface FetchBudgetOptions {
   waitMs?: number;
 }
 
-export const DEFAULT_MAX_FETCHES = 32;
+export const DEFAULT_MAX_FETCHES = 128;
 export const DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_BUDGET_WAIT_MS = 2000;
 

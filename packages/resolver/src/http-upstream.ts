@@ -145,6 +145,7 @@ export class HttpUpstream implements Upstream {
         await res.body?.cancel();
         throw new AbortedError('another address answered first');
       }
+      sink.answered?.(a.address);
       if (declared !== undefined) sink.size?.(declared);
       let written = 0;
       if (res.body) {

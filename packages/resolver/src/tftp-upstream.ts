@@ -204,6 +204,7 @@ export class TftpClusterUpstream implements Upstream {
         throw new LimitError('maxBytes', `${name} is ${size} bytes, over ${max}`);
       // The server answered: this address wins before its first byte reaches the sink.
       if (!a.claim()) throw new AbortedError('another address answered first');
+      sink.answered?.(a.address);
       if (size !== undefined) sink.size?.(size);
       let written = 0;
       for await (const chunk of stream as AsyncIterable<Uint8Array>) {

@@ -4,7 +4,7 @@ import type { Upstream, UpstreamReporter, UpstreamResult, UpstreamSink } from '.
 
 /** A fetch that has started to deliver the file: the rest arrives in the background. */
 export interface StartedFetch {
-  /** The address that answered, when the fetch already finished (otherwise learned at the end). */
+  /** The address that answered (said by the sink's `answered`, or by the finished fetch). */
   address: string | undefined;
   /** Settles when the upstream is done: every byte is in `fill` (not yet finished). */
   done: Promise<UpstreamResult>;
@@ -27,7 +27,11 @@ export function fetchIntoFill(
   const first = new Promise<void>((resolve) => {
     started = resolve;
   });
+  let answeredBy: string | undefined;
   const sink: UpstreamSink = {
+    answered: (address) => {
+      answeredBy = address;
+    },
     size: (bytes) => {
       fill.size?.(bytes);
       started();
@@ -54,5 +58,5 @@ export function fetchIntoFill(
     },
     () => {},
   );
-  return Promise.race([first, done]).then(() => ({ address: finished?.address, done }));
+  return Promise.race([first, done]).then(() => ({ address: finished?.address ?? answeredBy, done }));
 }

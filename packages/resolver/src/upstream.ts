@@ -25,6 +25,8 @@ export interface UpstreamReporter {
  * address: a failure after that rejects the fetch, and the caller discards what was written.
  */
 export interface UpstreamSink {
+  /** Which address answered (e.g. `"10.0.0.1:69"`), called once, before its size or bytes. */
+  answered?(address: string): void;
   /** The upstream said the file's size (TFTP tsize, HTTP Content-Length) before its bytes. */
   size?(bytes: number): void;
   /** The next bytes, in order. A returned promise is awaited before more are written. */

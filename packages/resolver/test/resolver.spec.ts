@@ -454,7 +454,7 @@ describe('Resolver: cache lifetime and flush', () => {
       maxBytes: 64 * 1024 * 1024,
       dir: cacheRoot,
       diskMaxBytes: 4 * 1024 * 1024 * 1024,
-      maxFetches: 32,
+      maxFetches: 128,
       maxInflightBytes: 256 * 1024 * 1024,
       budgetWaitMs: 2000,
     });

@@ -136,7 +136,7 @@ describe('Resolver: remote files stream to every phone while they arrive (issue 
     await drain(first.content);
     // Room again once the first fetch is complete.
     const other = await resolver.resolve('other.loads');
-    expect(await readAll(other.content)).toEqual(patternBytes(10));
+    expect(Buffer.from(await readAll(other.content))).toEqual(Buffer.from(patternBytes(10)));
   });
 
   it('a request waiting for room is admitted when a fetch completes within budgetWaitMs', async () => {

@@ -314,7 +314,15 @@ export class HttpFrontend {
       if (end !== undefined) headers['Content-Length'] = end - start;
       res.writeHead(status, headers);
       const closed = once(res, 'close').catch(() => {});
-      const sent = req.method === 'HEAD' ? 0 : await sendContent(res, file.content, start, end, abort.signal);
+      const sent =
+        req.method === 'HEAD'
+          ? 0
+          : await sendContent(res, file.content, start, end, abort.signal).catch((err: unknown) => {
+              // The response closed under the body (client gone, stall guard): say so plainly.
+              if (abort.signal.aborted)
+                throw new Error('connection closed before the body was sent', { cause: err });
+              throw err;
+            });
       if (req.method === 'HEAD') res.end();
       await closed;
       // A destroyed socket empties its buffer, so writableFinished alone reads true for a body

@@ -227,8 +227,9 @@ export class TftpFrontend {
       // silence now would only cost it another full retransmission cycle per file, and to a
       // booting phone a silent server looks dead; ERROR 0 ends this attempt at once, tells the
       // phone the server is alive, and its next request asks the clusters again.
-      if (err instanceof UpstreamUnreachableError || err instanceof ServerBusyError)
-        throw new TryAgainError(err);
+      // A full budget says so itself: ERROR 0 "server busy".
+      if (err instanceof ServerBusyError) throw err;
+      if (err instanceof UpstreamUnreachableError) throw new TryAgainError(err);
       throw new Error('resolution failed', { cause: err });
     }
   }
