@@ -12,6 +12,7 @@ const alias = {
   '@ptftp/security': src('security/src/index.ts'),
   '@ptftp/resolver/testing': src('resolver/src/testing/index.ts'),
   '@ptftp/resolver': src('resolver/src/index.ts'),
+  '@ptftp/redis-cache': src('redis-cache/src/index.ts'),
   '@ptftp/server': src('server/src/index.ts'),
 };
 
@@ -34,6 +35,7 @@ export default defineConfig({
       project('dhcp-options'),
       project('security'),
       project('resolver'),
+      project('redis-cache'),
       project('server'),
       project('cli'),
       {
