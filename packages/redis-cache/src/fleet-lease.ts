@@ -65,9 +65,12 @@ export class FleetLeases {
     held.fills++;
     if (held.fills === 1) {
       clearTimeout(held.timer);
-      held.timer = setInterval(() => {
-        this.redis.eval(RENEW, 1, this.keys.lease(name), held.token, this.leaseMs).catch(() => {});
-      }, Math.max(10, Math.floor(this.leaseMs / 3))).unref();
+      held.timer = setInterval(
+        () => {
+          this.redis.eval(RENEW, 1, this.keys.lease(name), held.token, this.leaseMs).catch(() => {});
+        },
+        Math.max(10, Math.floor(this.leaseMs / 3)),
+      ).unref();
     }
   }
 

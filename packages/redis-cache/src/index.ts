@@ -13,5 +13,10 @@
  * const resolver = new Resolver({ clusters }, { store, cache });
  * ```
  */
-export { connectionOptions, DEFAULT_INLINE_MAX_BYTES, DEFAULT_PREFIX, type RedisCacheOptions } from './options.js';
+export {
+  connectionOptions,
+  DEFAULT_INLINE_MAX_BYTES,
+  DEFAULT_PREFIX,
+  type RedisCacheOptions,
+} from './options.js';
 export { RedisCache, type RedisCacheEvents, type SharedCacheStats } from './redis-cache.js';

@@ -1,5 +1,5 @@
-import type { RedisOptions } from 'ioredis';
 import type { TieredCacheOptions } from '@ptftp/resolver';
+import type { RedisOptions } from 'ioredis';
 
 /** Settings of a {@link RedisCache}. */
 export interface RedisCacheOptions {
@@ -43,7 +43,8 @@ export function connectionOptions(
   const url = new URL(opts.url);
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
     throw new TypeError(`cache.shared.url must be redis:// or rediss://, got ${url.protocol}`);
-  const password = opts.password ?? (url.password ? decodeURIComponent(url.password) : env.PTFTP_REDIS_PASSWORD);
+  const password =
+    opts.password ?? (url.password ? decodeURIComponent(url.password) : env.PTFTP_REDIS_PASSWORD);
   const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
   return {
     host: url.hostname.replace(/^\[|\]$/g, ''),

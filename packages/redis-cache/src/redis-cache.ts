@@ -55,7 +55,14 @@ export interface SharedCacheStats {
   remoteFlushes: number;
 }
 
-type Meta = { version: string; size: number; clusterId: string; address: string; device: string; ttl: number };
+type Meta = {
+  version: string;
+  size: number;
+  clusterId: string;
+  address: string;
+  device: string;
+  ttl: number;
+};
 
 /**
  * A {@link ResolverCache} shared by every replica (and worker process) of a fleet through
@@ -283,6 +290,8 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
     const deadline = Date.now() + this.#leaseWaitMs;
     let waited = false;
     for (;;) {
+      // Ours to fetch already: the resolver joins its own fetch in flight.
+      if (this.#leases.holds(name)) return undefined;
       const known = await this.#known(name);
       // Known (a file or "not found"), large (each replica fetches its own copy), or ours to fetch.
       if (known !== 'unknown') return known === 'large' ? undefined : known;
@@ -303,7 +312,11 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
       .pttl(this.#keys.negative(name))
       .exec()
       .then((r) => {
-        const [[, fields], [, ttl], [, negTtl]] = r as [[null, (string | null)[]], [null, number], [null, number]];
+        const [[, fields], [, ttl], [, negTtl]] = r as [
+          [null, (string | null)[]],
+          [null, number],
+          [null, number],
+        ];
         return [fields[0] ? { fields, ttl } : undefined, negTtl > 0 ? negTtl : undefined] as const;
       });
     if (file) {
@@ -331,6 +344,9 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
 
   /** Keeps Redis's copy in the local tier for what is left of its lifetime, and hands it out. */
   async #adopt(name: string, meta: Meta, data: Uint8Array): Promise<CachedFile> {
+    // Filled here meanwhile: never replace a local copy that requests may be about to read.
+    const mine = await this.#local.get(name);
+    if (mine?.kind === 'file') return mine.file;
     this.#shared.sharedHits++;
     const content = bufferContent(data, { version: meta.version });
     const file = { size: meta.size, version: meta.version, clusterId: meta.clusterId, address: meta.address };
@@ -428,7 +444,13 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', this.#keys.pattern(kind), 'COUNT', SCAN_COUNT);
+      const [next, batch] = await this.#redis.scan(
+        cursor,
+        'MATCH',
+        this.#keys.pattern(kind),
+        'COUNT',
+        SCAN_COUNT,
+      );
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');
@@ -462,7 +484,9 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
       if (m.from === this.#id) return;
       this.#epoch = Math.max(this.#epoch ?? 0, m.epoch);
       this.#shared.remoteFlushes++;
-      void this.#local.flush(m.scope).then((removed) => this.emit('remoteFlush', { scope: m.scope, removed }));
+      void this.#local
+        .flush(m.scope)
+        .then((removed) => this.emit('remoteFlush', { scope: m.scope, removed }));
       return;
     }
     for (const wake of [...(this.#waiters.get(m.name) ?? [])]) wake();

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCacheCompliance } from '@ptftp/resolver/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCache } from '../src/index.js';
 import { haveRedis, RedisServer } from './redis-server.js';
 
@@ -27,4 +27,5 @@ describe.skipIf(!haveRedis)('RedisCache on a real redis-server', () => {
   );
 });
 
-if (!haveRedis) it.skip('redis-server is not installed (/usr/bin/redis-server): RedisCache tests skipped', () => {});
+if (!haveRedis)
+  it.skip('redis-server is not installed (/usr/bin/redis-server): RedisCache tests skipped', () => {});

@@ -33,7 +33,10 @@ export class RedisServer {
   }
 
   static async start(port?: number, dir?: string): Promise<RedisServer> {
-    const s = new RedisServer(port ?? (await freePort()), dir ?? (await mkdtemp(join(tmpdir(), 'ptftp-redis-'))));
+    const s = new RedisServer(
+      port ?? (await freePort()),
+      dir ?? (await mkdtemp(join(tmpdir(), 'ptftp-redis-'))),
+    );
     await s.restart();
     return s;
   }
@@ -42,13 +45,25 @@ export class RedisServer {
   async restart(): Promise<void> {
     const proc = spawn(
       REDIS_SERVER,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+      ],
       { stdio: 'ignore' },
     );
     this.#proc = proc;
     const deadline = Date.now() + 10_000;
     while (!(await answers(this.port))) {
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}`);
+      if (proc.exitCode !== null || Date.now() > deadline)
+        throw new Error(`redis-server did not start on ${this.port}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
