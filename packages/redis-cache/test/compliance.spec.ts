@@ -1,7 +1,7 @@
 import { runCacheCompliance } from '@ptftp/resolver/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { haveRedis, RedisServer } from '../../../test-support/redis-server.js';
 import { RedisCache } from '../src/index.js';
-import { haveRedis, RedisServer } from './redis-server.js';
 
 // The same contract the default TieredCache keeps (packages/resolver/test/cache.spec.ts runs it
 // there), here against a real redis-server. Lifetimes are Redis's own clock: the TTL case,

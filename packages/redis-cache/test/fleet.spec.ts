@@ -4,8 +4,8 @@ import { MemoryStore, Resolver } from '@ptftp/resolver';
 import { MemoryUpstream, patternBytes } from '@ptftp/resolver/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { haveRedis, RedisServer } from '../../../test-support/redis-server.js';
 import { RedisCache, type RedisCacheOptions } from '../src/index.js';
-import { haveRedis, RedisServer } from './redis-server.js';
 
 const META = { clusterId: 'B', address: 'memory://B' };
 const sha16 = (d: Uint8Array) => createHash('sha256').update(d).digest('hex').slice(0, 16);
@@ -126,7 +126,7 @@ describe.skipIf(!haveRedis)('RedisCache: a fleet of replicas on one redis-server
         patternBytes(3000 + i, i),
       ]),
     );
-    const upstream = new MemoryUpstream('B', files, { chunkDelayMs: 2, chunkBytes: 512 });
+    const upstream = new MemoryUpstream('B', files, { stream: { chunkDelayMs: 2, chunkBytes: 512 } });
     const resolvers = caches.map(
       (cache) =>
         new Resolver(
