@@ -410,7 +410,7 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
       for (const key of await this.#scan('f:')) {
         const n = this.#keys.strip('f:', key);
         const hit = byName(n);
-        if (!hit && !(clusters && clusters.has((await this.#redis.hget(key, 'c')) ?? ''))) continue;
+        if (!hit && !clusters?.has((clusters && (await this.#redis.hget(key, 'c'))) ?? '')) continue;
         const d = deviceOf(n);
         if (hit && d) devices.add(d);
         doomed.push(key);
@@ -431,7 +431,7 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
       if (named) devices.add(named);
       for (const key of await this.#scan('a:')) {
         const d = this.#keys.strip('a:', key);
-        if (all || devices.has(d) || (clusters && clusters.has((await this.#redis.get(key)) ?? '')))
+        if (all || devices.has(d) || clusters?.has((clusters && (await this.#redis.get(key))) ?? ''))
           doomed.push(key);
       }
     }
@@ -460,8 +460,8 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
   /** Waits until told something about `name`, or `ms` passed. */
   #wait(name: string, ms: number): Promise<void> {
     return new Promise((resolve) => {
-      let set = this.#waiters.get(name);
-      if (!set) this.#waiters.set(name, (set = new Set()));
+      const set = this.#waiters.get(name) ?? new Set<() => void>();
+      this.#waiters.set(name, set);
       const done = () => {
         clearTimeout(timer);
         set.delete(done);

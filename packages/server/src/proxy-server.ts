@@ -512,6 +512,7 @@ export class ProxyServer extends EventEmitter<{
       inflightBytes,
       waitingFetches,
       budgetRefusals: refusals,
+      ...(this.sharedCache && { shared: this.sharedCache.shared() }),
     };
   }
 

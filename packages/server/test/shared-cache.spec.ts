@@ -2,7 +2,7 @@ import { tftpGet } from '@ptftp/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { haveRedis, RedisServer } from '../../../test-support/redis-server.js';
 import { type ProxyServer, parseConfig } from '../src/index.js';
-import { type FakeCluster, pattern, sha256, startCluster, startProxy } from './fixtures.js';
+import { type FakeCluster, metricValue, pattern, sha256, startCluster, startProxy } from './fixtures.js';
 
 describe('config: cache.shared', () => {
   it('accepts redis:// and rediss:// with a default prefix, and names the field of a bad URL', () => {
@@ -52,6 +52,9 @@ describe.skipIf(!haveRedis)('two proxies with cache.shared on one redis-server (
     expect(sha256(await get(b!))).toBe(sha256(file));
     expect(cluster.asked).toEqual(['SEP001122334455.cnf.xml']);
     expect([a!.status().cache.entries, b!.status().cache.entries]).toEqual([1, 1]);
+    expect(b!.status().cache.shared).toEqual({ up: true, errors: 0 });
+    const metrics = await fetch(`${b!.addresses.admin!.url}/metrics`).then((r) => r.text());
+    expect(metricValue(metrics, 'ptftp_shared_cache_up')).toBe(1);
     expect(await b!.flush()).toBe(1);
     await vi.waitFor(() => expect(a!.status().cache.entries).toBe(0), { timeout: 1000 });
     expect(sha256(await get(a!))).toBe(sha256(file));
