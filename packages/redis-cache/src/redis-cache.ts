@@ -305,38 +305,38 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
 
   /** What Redis knows of `name` now. */
   async #known(name: string): Promise<CacheLookup | 'large' | 'unknown'> {
-    const [file, negative] = await this.#redis
+    // One round trip: the index entry with its bytes (present for small files only), the
+    // entry's remaining lifetime, and a "not found" answer's.
+    const [fields, ttl, negativeTtl] = await this.#redis
       .multi()
-      .hmget(this.#keys.file(name), 'v', 's', 'c', 'a', 'd')
+      .hmgetBuffer(this.#keys.file(name), 'v', 's', 'c', 'a', 'd', 'x')
       .pttl(this.#keys.file(name))
       .pttl(this.#keys.negative(name))
       .exec()
-      .then((r) => {
-        const [[, fields], [, ttl], [, negTtl]] = r as [
-          [null, (string | null)[]],
-          [null, number],
-          [null, number],
-        ];
-        return [fields[0] ? { fields, ttl } : undefined, negTtl > 0 ? negTtl : undefined] as const;
-      });
-    if (file) {
-      const [version, size, clusterId, address, device] = file.fields as string[];
+      .then(
+        (r) =>
+          r!.map(([err, value]) => {
+            if (err) throw err;
+            return value;
+          }) as [(Buffer | null)[], number, number],
+      );
+    const [version, size, clusterId, address, device, data] = fields;
+    if (version) {
+      const text = (b: Buffer | null | undefined) => b?.toString('utf8') ?? '';
       const meta: Meta = {
-        version: version!,
-        size: Number(size),
-        clusterId: clusterId ?? '',
-        address: address ?? '',
-        device: device ?? '',
-        ttl: file.ttl,
+        version: text(version),
+        size: Number(text(size)),
+        clusterId: text(clusterId),
+        address: text(address),
+        device: text(device),
+        ttl,
       };
-      if (meta.size > this.#inlineMax) return 'large';
-      const data = await this.#redis.hgetBuffer(this.#keys.file(name), 'x');
-      // Gone between the two reads (flushed, expired): look again.
-      if (!data || data.byteLength !== meta.size) return 'unknown';
+      // Indexed without its bytes: a large file, each replica fetches its own copy.
+      if (!data || data.byteLength !== meta.size) return 'large';
       return { kind: 'file', file: await this.#adopt(name, meta, data) };
     }
-    if (negative !== undefined) {
-      await this.#local.setNegative(name, negative);
+    if (negativeTtl > 0) {
+      await this.#local.setNegative(name, negativeTtl);
       return { kind: 'negative' };
     }
     return 'unknown';
