@@ -93,6 +93,26 @@ describe.skipIf(!haveRedis)('RedisCache: a fleet of replicas on one redis-server
     expect(await c!.get('dial.xml')).toBeUndefined();
   });
 
+  it('nothing partial is published: a failed fetch, or one that a flush overtook, leaves Redis empty', async () => {
+    const [a, b] = await fleet(2);
+    const raw = new Redis(server.port, '127.0.0.1');
+    try {
+      const broken = a!.fill('broken.xml');
+      await broken.write(patternBytes(3000));
+      broken.fail(new Error('cut mid-way'));
+      // A fetch under way on a while b flushes the fleet: its answer may be what the flush meant to drop.
+      const overtaken = a!.fill('stale.xml');
+      await overtaken.write(patternBytes(100));
+      await b!.flush();
+      await vi.waitFor(() => expect(a!.sharedStats().remoteFlushes).toBe(1));
+      await overtaken.finish(META, { store: true });
+      expect(await raw.keys(`t${n}:f:*`)).toEqual([]);
+      expect([await b!.get('broken.xml'), await b!.get('stale.xml')]).toEqual([undefined, undefined]);
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('fleet-wide single flight: one replica holds the lease, the others wait and get its file', async () => {
     const [a, b, c] = await fleet(3);
     const data = patternBytes(20_000, 4);
