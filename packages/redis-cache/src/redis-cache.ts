@@ -194,11 +194,16 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
         // Our own reference, so the bytes can be published even if the local tier lets go.
         const content = inner.content.retain();
         try {
-          await inner.finish(meta, opts);
-          // Published only complete, and only when no flush happened in the fleet meanwhile.
-          if (opts.store && epoch === this.#epoch)
+          // A flush in the fleet during the fetch: the answer may be what it meant to drop, so it
+          // is served to its readers but kept neither here nor in Redis (as the resolver does
+          // for a flush made on this replica).
+          const overtaken = epoch !== undefined && epoch !== this.#epoch;
+          const store = opts.store && !overtaken;
+          await inner.finish(meta, { ...opts, store });
+          // Published only complete.
+          if (store)
             await this.#publish(name, content, { ...meta, size: content.size ?? inner.written }, opts);
-          end(opts.store);
+          end(store);
         } catch (err) {
           end(false);
           throw err;

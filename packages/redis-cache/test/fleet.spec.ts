@@ -107,6 +107,7 @@ describe.skipIf(!haveRedis)('RedisCache: a fleet of replicas on one redis-server
       await vi.waitFor(() => expect(a!.sharedStats().remoteFlushes).toBe(1));
       await overtaken.finish(META, { store: true });
       expect(await raw.keys(`t${n}:f:*`)).toEqual([]);
+      expect(a!.local.stats().entries).toBe(0);
       expect([await b!.get('broken.xml'), await b!.get('stale.xml')]).toEqual([undefined, undefined]);
     } finally {
       raw.disconnect();
