@@ -1,6 +1,6 @@
 import { tftpGet } from '@ptftp/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { haveRedis, RedisServer } from '../../../test-support/redis-server.js';
+import { freePort, haveRedis, RedisServer } from '../../../test-support/redis-server.js';
 import { type ProxyServer, parseConfig } from '../src/index.js';
 import { type FakeCluster, metricValue, pattern, sha256, startCluster, startProxy } from './fixtures.js';
 
@@ -59,5 +59,31 @@ describe.skipIf(!haveRedis)('two proxies with cache.shared on one redis-server (
     await vi.waitFor(() => expect(a!.status().cache.entries).toBe(0), { timeout: 1000 });
     expect(sha256(await get(a!))).toBe(sha256(file));
     expect(cluster.asked).toHaveLength(2);
+  });
+});
+
+describe.skipIf(!haveRedis)('cache.shared with Redis unreachable (issue 17: degrades, never fails)', () => {
+  it('the server starts, serves from the cluster and its own cache, and reports Redis down', async () => {
+    const file = pattern(5000, 8);
+    const cluster = await startCluster('127.0.0.2', { 'SEP001122334466.cnf.xml': file });
+    // A port nothing listens on.
+    const url = `redis://127.0.0.1:${await freePort()}`;
+    const server = await startProxy({
+      clusters: [{ id: 'cluster-b', tftp: [cluster.address] }],
+      cache: { dir: '', shared: { url } },
+    });
+    try {
+      const get = () =>
+        tftpGet({ host: '127.0.0.1', port: server.addresses.tftp[0]!.port }, 'SEP001122334466.cnf.xml');
+      expect(sha256(await get())).toBe(sha256(file));
+      expect(sha256(await get())).toBe(sha256(file));
+      expect(cluster.asked).toEqual(['SEP001122334466.cnf.xml']);
+      expect(server.status().cache.shared).toEqual({ up: false, errors: 0 });
+      const metrics = await fetch(`${server.addresses.admin!.url}/metrics`).then((r) => r.text());
+      expect(metricValue(metrics, 'ptftp_shared_cache_up')).toBe(0);
+    } finally {
+      await server.close({ graceMs: 0 });
+      await cluster.server.close({ graceMs: 0 });
+    }
   });
 });
