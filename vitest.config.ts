@@ -13,6 +13,7 @@ const alias = {
   '@ptftp/phone': src('phone/src/index.ts'),
   '@ptftp/resolver/testing': src('resolver/src/testing/index.ts'),
   '@ptftp/resolver': src('resolver/src/index.ts'),
+  '@ptftp/redis-cache': src('redis-cache/src/index.ts'),
   '@ptftp/server': src('server/src/index.ts'),
 };
 
@@ -36,6 +37,7 @@ export default defineConfig({
       project('security'),
       project('phone'),
       project('resolver'),
+      project('redis-cache'),
       project('server'),
       project('cli'),
       {

@@ -147,6 +147,17 @@ export const configSchema = z.strictObject({
       maxInflightBytes: z.number().int().min(1).optional(),
       /** How long a fetch beyond the budget waits before "server busy" (default 2000 ms). */
       budgetWaitMs: z.number().int().min(0).optional(),
+      /** A cache shared by replicas and workers on Redis/Valkey (package @ptftp/redis-cache). */
+      shared: z
+        .strictObject({
+          /** `redis://[:password@]host:port[/db]` or `rediss://`; else the password from env PTFTP_REDIS_PASSWORD. */
+          url: z.string().regex(/^rediss?:\/\/[^/]/, 'must be redis://HOST:PORT or rediss://HOST:PORT'),
+          /** Prefix of the keys and channel: one per fleet (default "ptftp:"). */
+          prefix: z.string().min(1).default('ptftp:'),
+          /** Files up to this size are kept in Redis too (default 256 KiB). */
+          inlineMaxBytes: z.number().int().min(0).optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   limits: z

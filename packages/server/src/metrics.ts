@@ -24,6 +24,8 @@ export interface CacheStatus {
   waitingFetches: number;
   /** Requests answered "server busy" for want of room in the budget, since start. */
   budgetRefusals: number;
+  /** With `cache.shared`: Redis reachable now, and its commands that failed (served without it). */
+  shared?: { up: boolean; errors: number };
 }
 
 /** What the gauges read at scrape time, so they cost nothing between scrapes. */
@@ -127,6 +129,24 @@ export class ProxyMetrics {
         const c = probe.cacheStats();
         this.set({ tier: 'memory' }, c.memoryBytes);
         this.set({ tier: 'disk' }, c.diskBytes);
+      },
+    });
+    new Gauge({
+      name: 'ptftp_shared_cache_up',
+      help: 'With cache.shared: 1 while Redis answers, 0 while the server serves without it',
+      registers,
+      collect() {
+        const s = probe.cacheStats().shared;
+        if (s) this.set(s.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'ptftp_shared_cache_errors',
+      help: 'With cache.shared: Redis commands that failed since start (the request was served without Redis)',
+      registers,
+      collect() {
+        const s = probe.cacheStats().shared;
+        if (s) this.set(s.errors);
       },
     });
     new Gauge({

@@ -29,6 +29,7 @@ import type {
 } from './proxy-types.js';
 import { effectiveConfig, planReload, type ReloadResult } from './reload.js';
 import { readSigning, resolverInit } from './resolver-init.js';
+import { SharedCache } from './shared-cache.js';
 import type { InheritedSocket } from './systemd.js';
 import { TftpFrontend } from './tftp-frontend.js';
 
@@ -101,12 +102,15 @@ export class ProxyServer extends EventEmitter<{
   private readonly retiredAdmins = new Set<AdminEndpoint>();
   /** Requests in progress per resolver. */
   private readonly inUse = new Map<Resolver, number>();
+  /** `cache.shared` (restart-only): one Redis cache for every resolver of this server. */
+  private readonly sharedCache: SharedCache | undefined;
 
   constructor(configured: ProxyConfig, components: ProxyComponents) {
     super();
     const config = withInherited(configured, components.inheritedSockets);
     this.running = config;
     this.components = components;
+    this.sharedCache = config.cache.shared ? new SharedCache(config) : undefined;
     this.resolver = this.buildResolver(config, undefined);
     this.metrics = new ProxyMetrics({
       cacheStats: () => this.cacheCounts(),
@@ -207,6 +211,7 @@ export class ProxyServer extends EventEmitter<{
     if (this.state !== 'idle') throw new StateError(`cannot start a server that is ${this.state}`);
     this.state = 'running';
     try {
+      await this.sharedCache?.loaded();
       const signing = await readSigning(this.running);
       if (signing) this.reconfigure(this.running, signing);
       await this.discover();
@@ -256,6 +261,7 @@ export class ProxyServer extends EventEmitter<{
     this.retiredAdmins.clear();
     for (const r of [this.resolver, ...this.retired]) r.close();
     this.retired.clear();
+    await this.sharedCache?.close();
     this.state = 'closed';
     this.emit('close');
   }
@@ -470,6 +476,7 @@ export class ProxyServer extends EventEmitter<{
       inflightBytes,
       waitingFetches,
       budgetRefusals: refusals,
+      ...(this.sharedCache && { shared: this.sharedCache.shared() }),
     };
   }
 
@@ -551,6 +558,7 @@ export class ProxyServer extends EventEmitter<{
         ...(this.components.upstreamFactory && { upstreamFactory: this.components.upstreamFactory }),
         ...(this.components.signer && { signer: this.components.signer }),
         ...(discovery && { discovery }),
+        ...(this.sharedCache && { cache: this.sharedCache }),
       });
     } catch (err) {
       throw topologyToConfigError(err);

@@ -17,12 +17,14 @@ export function resolverInit(
   signing?: { keyPem: string; certPem: string },
 ): ResolverInit {
   const u = config.upstream;
+  // The shared cache is built by the server (it outlives resolvers rebuilt by a reload).
+  const { shared: _shared, ...cache } = config.cache;
   return {
     ...(config.primaryId !== undefined && { primaryId: config.primaryId }),
     // With a discovery source and no manual clusters, omitting them keeps what discovery found.
     ...(!(config.discovery && config.clusters.length === 0) && { clusters: config.clusters }),
     ...(config.commonFiles !== undefined && { commonFiles: config.commonFiles }),
-    cache: config.cache,
+    cache,
     listen: config.listen,
     ...(config.peerAddresses !== undefined && { peerAddresses: config.peerAddresses }),
     ...(u.lookup !== undefined && { lookup: u.lookup }),
