@@ -15,6 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   freeUdpPort,
   xorshiftBytes as pattern,
+  lacking,
   requirePeer,
   runCommand,
 } from '../../../test-support/peers.js';
@@ -135,7 +136,7 @@ describe('ptftp binary, end to end', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('demo: a remote-cluster phone file reaches curl over TFTP and HTTP with identical bytes, logged with its source', async () => {
+  it.skipIf(lacking('curl'))('demo: a remote-cluster phone file reaches curl over TFTP and HTTP with identical bytes, logged with its source', async () => {
     const demo = await serve(
       ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--no-admin', '--log-format', 'json'],
       (out) => out.includes('Ctrl-C stops'),
@@ -297,7 +298,7 @@ describe('ptftp binary, end to end', () => {
     expect(await stop(proxy)).toBe(0);
   });
 
-  it('the admin endpoint: metrics move when files are served; status, flush work through the CLI', async () => {
+  it.skipIf(lacking('curl'))('the admin endpoint: metrics move when files are served; status, flush work through the CLI', async () => {
     const demo = await serve(
       ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
       (out) => out.includes('Ctrl-C stops'),
@@ -331,7 +332,7 @@ describe('ptftp binary, end to end', () => {
     expect(afterFlush).toMatch(/^ptftp_cache_entries 0$/m);
   });
 
-  it('--root DIR serves the folder read-only, prints one line per address, stops cleanly on SIGTERM', async () => {
+  it.skipIf(lacking('curl'))('--root DIR serves the folder read-only, prints one line per address, stops cleanly on SIGTERM', async () => {
     const root = join(dir, 'plain-root');
     await mkdir(root, { recursive: true });
     await writeFile(join(root, 'RingList.xml'), '<CiscoIPPhoneRingList/>');
