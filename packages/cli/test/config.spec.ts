@@ -36,6 +36,25 @@ describe('ptftp config check', () => {
     });
   });
 
+  it('a store.root that does not exist, or is a file, is an error of the review (exit 1)', async () => {
+    const missing = join(dir, 'no-such-folder');
+    const file = await write('missing-store.json', { store: { root: missing } });
+    const r = await cli('config', 'check', file);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `error   PTFTP_CONFIG_STORE_MISSING: store.root: store.root ${missing} does not exist: every request would get "file not found".\n`,
+    );
+    expect(r.out).toContain(`${file}: valid configuration; 1 error(s), 0 warning(s)\n`);
+    expect(r.err).toBe(`ptftp: ${file}: 1 error(s) in the review\n`);
+    const notFolder = await write('store-is-file.json', { store: { root: file } });
+    const f = await cli('config', 'check', notFolder, '--json');
+    expect(f.code).toBe(1);
+    expect(JSON.parse(f.out).findings[0]).toMatchObject({ code: 'PTFTP_CONFIG_STORE_NOT_FOLDER', path: 'store.root' });
+    const ok = await write('store-ok.json', { store: { root: dir } });
+    const good = await cli('config', 'check', ok, '--json');
+    expect(JSON.parse(good.out).findings.map((x: { code: string }) => x.code)).not.toContain('PTFTP_CONFIG_STORE_MISSING');
+  });
+
   it('limits are validated with their path', async () => {
     const file = await write('limits.json', {
       limits: { maxWindowsize: 0, ports: { from: 2000, to: 1000 } },

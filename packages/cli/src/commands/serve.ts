@@ -19,6 +19,7 @@ import { type Command, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { CliError, type CliIo } from '../io.js';
 import { createLogger, type LogFormat, logServerEvents } from '../logger.js';
+import { requireStoreFolder } from '../store-folder.js';
 
 /** Flags of `ptftp serve`. */
 export interface ServeOptions {
@@ -155,7 +156,9 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
     if (opts.config) {
       const file = opts.config;
       const source = async () => applyOverrides(await loadConfig(file), opts);
-      server = createProxyServer(await source(), { configSource: source, ...inherited });
+      const first = await source();
+      await requireStoreFolder(first.store?.root, 'store.root');
+      server = createProxyServer(first, { configSource: source, ...inherited });
       log.level = server.config.log.level;
       server.on('reloaded', (_result, config) => {
         log.level = config.log.level;
@@ -170,6 +173,7 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
         });
       };
     } else if (opts.root) {
+      await requireStoreFolder(opts.root, '--root');
       server = createProxyServer(await rootModeConfig({ ...opts, root: opts.root }), inherited);
       logServerEvents(server, log);
       await server.start();
