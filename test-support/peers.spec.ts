@@ -56,7 +56,9 @@ describe.skipIf(lacking('inTftpd', 'atftpd', 'curl'))('the Debian peers', () => 
       for (const host of name === 'hpa' ? ['127.0.0.1', '::1'] : ['127.0.0.1']) {
         const p = await start({ root, host });
         try {
-          const url = host.includes(':') ? `tftp://[${host}]:${p.port}/a.bin` : `tftp://${host}:${p.port}/a.bin`;
+          const url = host.includes(':')
+            ? `tftp://[${host}]:${p.port}/a.bin`
+            : `tftp://${host}:${p.port}/a.bin`;
           const out = join(root, `got-${name}-${served}`);
           const r = await runCommand('/usr/bin/curl', ['-sS', '-o', out, url]);
           expect(r.stderr).toBe('');

@@ -28,28 +28,31 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-describe.skipIf(lacking('unshare', 'nft', 'curl', 'atftp'))('real clients through real packet loss (network namespace, nftables, 5% UDP drop)', () => {
-  it('curl and atftp get every file with the right SHA-256 from the built server', async () => {
-    if (!existsSync(dist))
-      throw new Error(
-        `${dist} is missing: this check runs the BUILT server; run "npm run build -w @ptftp/protocol"`,
-      );
-    const r = await runCommand('unshare', ['--net', 'bash', script, root, '5', '1428'], {
-      timeoutMs: 170_000,
-    });
-    const lines = r.stdout.split('\n');
-    const ok = lines.filter((l) => l.startsWith('OK '));
-    expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect(ok).toHaveLength(Object.keys(SIZES).length * 2);
-    // The loss was real: nftables dropped datagrams, and the server resent for them.
-    const dropped = Number(lines.find((l) => l.startsWith('NFT-DROPPED '))?.split(' ')[1]);
-    expect(dropped).toBeGreaterThan(0);
-    const server = JSON.parse(lines.find((l) => l.startsWith('SERVER '))!.slice(7));
-    // Every transfer ended on the server too: complete, or failed because a client left
-    // without hearing the last DATA again after its final ACK was lost (TFTP has no fix for that).
-    expect(server.complete + server.errors).toBeGreaterThanOrEqual(ok.length);
-    expect(server.activeAfterClose).toBe(0);
-  }, 180_000);
-});
+describe.skipIf(lacking('unshare', 'nft', 'curl', 'atftp'))(
+  'real clients through real packet loss (network namespace, nftables, 5% UDP drop)',
+  () => {
+    it('curl and atftp get every file with the right SHA-256 from the built server', async () => {
+      if (!existsSync(dist))
+        throw new Error(
+          `${dist} is missing: this check runs the BUILT server; run "npm run build -w @ptftp/protocol"`,
+        );
+      const r = await runCommand('unshare', ['--net', 'bash', script, root, '5', '1428'], {
+        timeoutMs: 170_000,
+      });
+      const lines = r.stdout.split('\n');
+      const ok = lines.filter((l) => l.startsWith('OK '));
+      expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(ok).toHaveLength(Object.keys(SIZES).length * 2);
+      // The loss was real: nftables dropped datagrams, and the server resent for them.
+      const dropped = Number(lines.find((l) => l.startsWith('NFT-DROPPED '))?.split(' ')[1]);
+      expect(dropped).toBeGreaterThan(0);
+      const server = JSON.parse(lines.find((l) => l.startsWith('SERVER '))!.slice(7));
+      // Every transfer ended on the server too: complete, or failed because a client left
+      // without hearing the last DATA again after its final ACK was lost (TFTP has no fix for that).
+      expect(server.complete + server.errors).toBeGreaterThanOrEqual(ok.length);
+      expect(server.activeAfterClose).toBe(0);
+    }, 180_000);
+  },
+);

@@ -12,7 +12,9 @@ export async function requireStoreFolder(root: string | undefined, what: string)
     isFolder = (await stat(root)).isDirectory();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`${what} ${root} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`);
+    throw new CliError(
+      `${what} ${root} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
+    );
   }
   if (!isFolder) throw new CliError(`${what} ${root} is not a folder`);
 }

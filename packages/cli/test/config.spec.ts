@@ -49,10 +49,15 @@ describe('ptftp config check', () => {
     const notFolder = await write('store-is-file.json', { store: { root: file } });
     const f = await cli('config', 'check', notFolder, '--json');
     expect(f.code).toBe(1);
-    expect(JSON.parse(f.out).findings[0]).toMatchObject({ code: 'PTFTP_CONFIG_STORE_NOT_FOLDER', path: 'store.root' });
+    expect(JSON.parse(f.out).findings[0]).toMatchObject({
+      code: 'PTFTP_CONFIG_STORE_NOT_FOLDER',
+      path: 'store.root',
+    });
     const ok = await write('store-ok.json', { store: { root: dir } });
     const good = await cli('config', 'check', ok, '--json');
-    expect(JSON.parse(good.out).findings.map((x: { code: string }) => x.code)).not.toContain('PTFTP_CONFIG_STORE_MISSING');
+    expect(JSON.parse(good.out).findings.map((x: { code: string }) => x.code)).not.toContain(
+      'PTFTP_CONFIG_STORE_MISSING',
+    );
   });
 
   it('limits are validated with their path', async () => {

@@ -217,24 +217,35 @@ export interface Granted {
 }
 
 function decimal(option: string, value: string): number {
-  // RFC 2347 values are decimal ASCII; reject signs, blanks, hex, exponents.
-  if (!/^[0-9]{1,15}$/.test(value))
-    throw new OptionNegotiationError(option, `value "${value}" is not a number`);
-  return Number(value);
+  // RFC 2347 values are decimal ASCII; reject signs, blanks, hex, exponents. A fractional zero
+  // ("2.0", as py3tftp writes its timeout) is the same whole number, so it is accepted.
+  const m = /^([0-9]{1,15})(?:\.0+)?$/.exec(value);
+  if (!m) throw new OptionNegotiationError(option, `value "${value}" is not a whole number`);
+  return Number(m[1]);
 }
+
+/**
+ * Options a server may add without being asked when it only states the RFC 1350 default
+ * (tftpy adds `blksize 512`): they change nothing, so curl, atftp and tftp-hpa accept them.
+ */
+const HARMLESS_DEFAULTS: Readonly<Record<string, number>> = { blksize: 512, windowsize: 1, rollover: 0 };
 
 /**
  * Judge an OACK against the request (RFC 2347: a server may only acknowledge options that
  * were asked for; RFC 2348/7440: it may lower blksize/windowsize, never raise them; RFC 2349:
- * timeout must be echoed unchanged). Throws OptionNegotiationError; the caller then sends
- * ERROR 8.
+ * timeout must be echoed unchanged). Lenient where it costs nothing, like other clients: an
+ * unrequested option stating its default, a value with a fractional zero. Throws
+ * OptionNegotiationError; the caller then sends ERROR 8.
  */
 export function acceptOack(requested: TftpOptions, oack: TftpOptions, kind: 'read' | 'write'): Granted {
   const granted: Granted = { blksize: 512, windowsize: 1, tsize: undefined, rollover: 0 };
   for (const [name, value] of Object.entries(oack)) {
     const asked = requested[name];
-    if (asked === undefined)
+    if (asked === undefined) {
+      const harmless = HARMLESS_DEFAULTS[name];
+      if (harmless !== undefined && /^[0-9]/.test(value) && decimal(name, value) === harmless) continue;
       throw new OptionNegotiationError(name, `acknowledged but not requested (${value})`);
+    }
     // A private option we sent (extraOptions) may be echoed; it fixes nothing here.
     if (!STANDARD_OPTIONS.has(name)) continue;
     const n = decimal(name, value);

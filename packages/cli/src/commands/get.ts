@@ -11,11 +11,11 @@ import { pipeline } from 'node:stream/promises';
 import {
   isPtftpError,
   parseTftpUrl,
+  type TftpNegotiated,
   type TftpTransferOptions,
   tftpGetStream,
   tftpPut,
 } from '@ptftp/protocol';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { CliError, type CliIo, defaultIo } from '../io.js';
 
@@ -67,10 +67,11 @@ function parseUrl(url: string) {
   }
 }
 
-/** A progress bar on stderr, only for a person watching a terminal. */
-function progressBar(io: CliIo) {
+/** A progress bar on stderr, only for a person watching a terminal (loaded only then). */
+async function progressBar(io: CliIo) {
   if (!io.isTTY) return undefined;
-  let bar: cliProgress.SingleBar | undefined;
+  const { default: cliProgress } = await import('cli-progress');
+  let bar: InstanceType<typeof cliProgress.SingleBar> | undefined;
   return {
     update(bytes: number, total: number | undefined) {
       if (!bar) {
@@ -96,8 +97,17 @@ function progressBar(io: CliIo) {
 async function download(url: string, output: string | undefined, flags: TransferFlags, io: CliIo) {
   const { host, port, filename } = parseUrl(url);
   const opts = transferOptions(flags, false);
-  const bar = progressBar(io);
-  if (bar) opts.onProgress = bar.update;
+  const bar = await progressBar(io);
+  let bytes = 0;
+  opts.onProgress = (done, total) => {
+    bytes = done;
+    bar?.update(done, total);
+  };
+  let negotiated: TftpNegotiated | undefined;
+  opts.onNegotiated = (info) => {
+    negotiated = info;
+  };
+  const started = performance.now();
   const target = output ?? basename(filename);
   if (target === '-') {
     const { stream } = await tftpGetStream({ host, port }, filename, opts);
@@ -112,22 +122,38 @@ async function download(url: string, output: string | undefined, flags: Transfer
             },
           });
     await pipeline(stream, sink, { end: io !== defaultIo });
-    return;
+  } else {
+    await checkOutput(target);
+    // Write beside the target and rename on success: a failed transfer leaves nothing behind,
+    // and an existing file is replaced only by a complete one.
+    const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`);
+    try {
+      const { stream } = await tftpGetStream({ host, port }, filename, opts);
+      await pipeline(stream, createWriteStream(temp, { flags: 'wx' }));
+      await rename(temp, target);
+    } catch (err) {
+      await unlink(temp).catch(() => {});
+      throw err;
+    } finally {
+      bar?.stop();
+    }
   }
-  await checkOutput(target);
-  // Write beside the target and rename on success: a failed transfer leaves nothing behind,
-  // and an existing file is replaced only by a complete one.
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`);
-  try {
-    const { stream } = await tftpGetStream({ host, port }, filename, opts);
-    await pipeline(stream, createWriteStream(temp, { flags: 'wx' }));
-    await rename(temp, target);
-  } catch (err) {
-    await unlink(temp).catch(() => {});
-    throw err;
-  } finally {
-    bar?.stop();
-  }
+  io.stderr(`${summaryLine(bytes, performance.now() - started, url, target, negotiated)}\n`);
+}
+
+/** What a finished download says on stderr: size, time, rate and what was negotiated. */
+export function summaryLine(
+  bytes: number,
+  ms: number,
+  url: string,
+  target: string,
+  negotiated: TftpNegotiated | undefined,
+): string {
+  const seconds = ms / 1000;
+  const rate = seconds > 0 ? ` (${(bytes / 1e6 / seconds).toFixed(1)} MB/s)` : '';
+  const to = target === '-' ? 'stdout' : target;
+  const how = negotiated ? `; blksize ${negotiated.blksize}, windowsize ${negotiated.windowsize}` : '';
+  return `received ${bytes} bytes from ${url} into ${to} in ${seconds.toFixed(2)} s${rate}${how}`;
 }
 
 /**
@@ -155,7 +181,7 @@ async function upload(file: string, url: string, flags: TransferFlags, io: CliIo
   const { host, port, filename } = parseUrl(url);
   const opts = transferOptions(flags, true);
   const { size } = await stat(file);
-  const bar = progressBar(io);
+  const bar = await progressBar(io);
   if (bar) opts.onProgress = bar.update;
   try {
     const { bytes } = await tftpPut({ host, port }, filename, createReadStream(file), { ...opts, size });
