@@ -14,10 +14,13 @@ import { type AddressInfo, createServer } from 'node:net';
  * it, and whether it only works as root (network namespaces, raw DHCP sockets).
  */
 const catalogue = {
-  inTftpd: { path: process.env.PTFTP_IN_TFTPD ?? '/usr/sbin/in.tftpd', pkg: 'tftpd-hpa' },
+  // -s (the secure mode every test uses) chroots into the root folder, which needs root.
+  inTftpd: { path: process.env.PTFTP_IN_TFTPD ?? '/usr/sbin/in.tftpd', pkg: 'tftpd-hpa', root: true },
   atftpd: {
     path: process.env.PTFTP_ATFTPD ?? '/opt/ptftp-peers/usr/sbin/atftpd',
     pkg: 'atftpd (unpacked into /opt/ptftp-peers by .ci/run)',
+    // It starts as another user but never answers: it drops to "nobody", which needs root.
+    root: true,
   },
   tftp: { path: '/usr/bin/tftp', pkg: 'tftp-hpa' },
   atftp: { path: '/usr/bin/atftp', pkg: 'atftp' },
@@ -31,6 +34,8 @@ const catalogue = {
   kea4: { path: '/usr/sbin/kea-dhcp4', pkg: 'kea-dhcp4-server' },
   kea6: { path: '/usr/sbin/kea-dhcp6', pkg: 'kea-dhcp6-server' },
   dnsmasq: { path: '/usr/sbin/dnsmasq', pkg: 'dnsmasq-base' },
+  /** dnsmasq as a DHCP server (not only its syntax check) needs NET_ADMIN. */
+  dnsmasqDhcp: { path: '/usr/sbin/dnsmasq', pkg: 'dnsmasq-base', root: true },
   dhcpd: { path: '/usr/sbin/dhcpd', pkg: 'isc-dhcp-server', root: true },
   redisServer: { path: '/usr/bin/redis-server', pkg: 'redis-server' },
   python3: { path: '/usr/bin/python3', pkg: 'python3' },

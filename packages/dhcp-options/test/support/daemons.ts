@@ -11,7 +11,7 @@ import path from 'node:path';
 import { freeUdpPort, requirePeer } from '../../../../test-support/peers.js';
 
 /** The DHCP servers and decoders these tests run, by their name in test-support/peers.ts. */
-export type Binary = 'kea4' | 'kea6' | 'dnsmasq' | 'dhcpd' | 'tshark' | 'python3' | 'scapy';
+export type Binary = 'kea4' | 'kea6' | 'dnsmasq' | 'dnsmasqDhcp' | 'dhcpd' | 'tshark' | 'python3' | 'scapy';
 
 /** The binary's path; a clear error naming its Debian package when it is missing. */
 export function requireBinary(name: Binary): string {
