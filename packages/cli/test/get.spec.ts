@@ -120,7 +120,7 @@ describe.skipIf(skip)('ptftp get', () => {
     expect(io1.err).toBe('ptftp: --blksize: "big" is not a whole number\n');
     const io2 = captureIo();
     expect(await run(['get', url('fw.bin'), '-o', join(outDir, 'b'), '--blksize', '4'], io2)).toBe(2);
-    expect(io2.err).toBe('ptftp: blksize: 4 is not an integer in 8..65464\n');
+    expect(io2.err).toBe('ptftp: --blksize: 4 is out of range: allowed 8..65464\n');
   });
 
   it('-o naming an existing directory fails before any transfer and leaves nothing in its parent', async () => {
@@ -166,6 +166,6 @@ describe.skipIf(skip)('ptftp put', () => {
     const io = captureIo();
     const code = await run(['put', join(outDir, 'nope.bin'), `tftp://127.0.0.1:${hpaWrite.port}/x`], io);
     expect(code).toBe(1);
-    expect(io.err).toMatch(/^ptftp: ENOENT.*nope\.bin'?\n$/);
+    expect(io.err).toBe(`ptftp: cannot read ${join(outDir, 'nope.bin')}: no such file\n`);
   });
 });

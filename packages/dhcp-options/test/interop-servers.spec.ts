@@ -219,14 +219,17 @@ describe.skipIf(lacking('dnsmasq'))('dnsmasq loads the dnsmasq rendering and sen
     expect(msg.tftpServerName).toBe('10.9.9.9');
   });
 
-  it.skipIf(dhcpSkip)('a tag that the range does not set keeps the options out (the tag is really applied)', async () => {
-    const rendered = render({ v4: ['10.1.1.10', '10.1.1.11'], scope: { poolName: 'VOICE' } }, 'dnsmasq');
-    const dnsmasq = await startDnsmasq((p) => `${base(p, '')}\n${rendered}`);
-    running.push(dnsmasq);
-    const msg = decodeDhcpv4Message(await exchange('127.0.0.1', dnsmasq, inform(0x444e5332)));
-    expect(msg.messageType).toBe(5);
-    expect(msg.tftpServers).toBeUndefined();
-  });
+  it.skipIf(dhcpSkip)(
+    'a tag that the range does not set keeps the options out (the tag is really applied)',
+    async () => {
+      const rendered = render({ v4: ['10.1.1.10', '10.1.1.11'], scope: { poolName: 'VOICE' } }, 'dnsmasq');
+      const dnsmasq = await startDnsmasq((p) => `${base(p, '')}\n${rendered}`);
+      running.push(dnsmasq);
+      const msg = decodeDhcpv4Message(await exchange('127.0.0.1', dnsmasq, inform(0x444e5332)));
+      expect(msg.messageType).toBe(5);
+      expect(msg.tftpServers).toBeUndefined();
+    },
+  );
 
   // dnsmasq's --dhcp-alternate-port is IPv4 only: its DHCPv6 side always uses 546/547, which
   // tests sharing a machine must not take, so the IPv6 lines get dnsmasq's syntax check only.

@@ -96,7 +96,12 @@ export interface ResolvedOptions {
 function intIn(field: string, value: unknown, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    throw new InvalidArgumentError(field, `${String(value)} is not an integer in ${min}..${max}`);
+    throw new InvalidArgumentError(
+      field,
+      typeof value === 'number' && Number.isInteger(value)
+        ? `${value} is out of range: allowed ${min}..${max}`
+        : `${String(value)} is not a whole number (allowed ${min}..${max})`,
+    );
   return value;
 }
 

@@ -126,3 +126,22 @@ describe('a closed port', () => {
     expect(await got).toEqual({ data: 'config\n' });
   });
 });
+
+describe('messages', () => {
+  it('one try is "1 try", not "1 tries"', async () => {
+    const listen = await udp();
+    const err = await tftpGet({ host: HOST, port: listen.port }, 'f.bin', {
+      retransmitTimeoutMs: 50,
+      retries: 0,
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      `no answer from ${HOST}:${listen.port} to a read request for "f.bin" (1 try)`,
+    );
+  });
+
+  it('an option out of range says so, with the range', async () => {
+    const err = await tftpGet({ host: HOST, port: 9 }, 'f.bin', { blksize: 4 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PTFTP_ERR_INVALID_ARGUMENT', field: 'blksize' });
+    expect((err as Error).message).toBe('blksize: 4 is out of range: allowed 8..65464');
+  });
+});

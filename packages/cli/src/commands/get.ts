@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  InvalidArgumentError,
   isPtftpError,
   parseTftpUrl,
   type TftpNegotiated,
@@ -50,10 +51,23 @@ function transferOptions(flags: TransferFlags, forUpload: boolean): TftpTransfer
   return opts;
 }
 
+/** The flag that sets each client option, so that a range error names what the user typed. */
+const FLAGS: Readonly<Record<string, string>> = {
+  blksize: '--blksize',
+  windowsize: '--windowsize',
+  timeout: '--timeout',
+  retries: '--retries',
+  retransmitTimeoutMs: '--rexmt',
+};
+
 /** Library errors become one line; bad arguments are usage errors (exit 2). */
 function cliErrorFrom(err: unknown): unknown {
   if (err instanceof CliError) return err;
-  if (isPtftpError(err)) return new CliError(err.message, err.code === 'PTFTP_ERR_INVALID_ARGUMENT' ? 2 : 1);
+  if (err instanceof InvalidArgumentError) {
+    const flag = FLAGS[err.field];
+    return new CliError(flag ? `${flag}${err.message.slice(err.field.length)}` : err.message, 2);
+  }
+  if (isPtftpError(err)) return new CliError(err.message, 1);
   if (err instanceof Error && 'code' in err && typeof err.code === 'string')
     return new CliError(`${err.message}`, 1); // fs errors (ENOENT, EACCES...) already name the path
   return err;
@@ -180,7 +194,13 @@ async function checkOutput(target: string): Promise<void> {
 async function upload(file: string, url: string, flags: TransferFlags, io: CliIo) {
   const { host, port, filename } = parseUrl(url);
   const opts = transferOptions(flags, true);
-  const { size } = await stat(file);
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code}`);
+  }
   const bar = await progressBar(io);
   if (bar) opts.onProgress = bar.update;
   try {

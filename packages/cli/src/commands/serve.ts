@@ -226,7 +226,7 @@ export function register(program: Command, io: CliIo): void {
     .option('-c, --config <file>', 'configuration file (ptftp.config.json, or YAML); SIGHUP re-reads it')
     .option(
       '--root <dir>',
-      'serve this folder read-only, no remote clusters (TFTP only unless --http-listen)',
+      'serve this folder read-only, no remote clusters: TFTP only, no HTTP and no admin endpoint unless --http-listen or --admin ask for them',
     )
     .option(
       '--listen <addr>',
@@ -239,7 +239,10 @@ export function register(program: Command, io: CliIo): void {
       collect,
     )
     .option('--no-http', 'no HTTP front end')
-    .option('--admin <addr>', `admin endpoint address (default 127.0.0.1:${DEFAULT_ADMIN_PORT})`)
+    .option(
+      '--admin <addr>',
+      `admin endpoint address (default 127.0.0.1:${DEFAULT_ADMIN_PORT}; with --root, only when given)`,
+    )
     .option('--no-admin', 'no admin endpoint')
     .addOption(
       new Option('--log-level <level>', 'log level').choices([
