@@ -43,6 +43,6 @@ for unwanted in rxjs typed-emitter; do
   if [ -e "node_modules/$unwanted" ]; then echo "release: $unwanted was installed" >&2; exit 1; fi
 done
 for t in "$out"/*.tgz; do
-  tar -tzf "$t" | grep -qx 'package/LICENSE' || { echo "release: $t has no LICENSE" >&2; exit 1; }
+  tar -tzf "$t" | grep -x 'package/LICENSE' >/dev/null || { echo "release: $t has no LICENSE" >&2; exit 1; }
 done
 echo "release: ptftp $version; $(ls "$out"/*.tgz | wc -l) tarballs in $out install together"
