@@ -8,7 +8,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeDhcpv4Message, render } from '@ptftp/dhcp-options';
+import { analyze, decodeDhcpv4Message, render } from '@ptftp/dhcp-options';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lacking, runCommand, tempDir } from './support/daemons.js';
 import { v4Message } from './support/messages.js';
@@ -74,6 +74,19 @@ describe.skipIf(lacking('dhcpd', 'unshare'))(
       expect(reply.messageType).toBe(5);
       expect(reply.tftpServers).toBeUndefined();
       expect(reply.tftpServerName).toBeUndefined();
+    });
+
+    it('the size limit analyze warns about: 71 addresses are sent, 72 dropped without a word', async () => {
+      const servers = (n: number) => Array.from({ length: n }, (_, i) => `10.5.0.${i + 1}`);
+      const scope = { subnet4: '10.99.0.0/24' };
+      const sent = await askDhcpd(render({ v4: servers(71), scope }, 'isc'));
+      expect(sent.tftpServers).toEqual(servers(71));
+      const dropped = await askDhcpd(render({ v4: servers(72), scope }, 'isc'));
+      expect(dropped.messageType).toBe(5);
+      expect(dropped.tftpServers).toBeUndefined();
+      expect(analyze({ v4: servers(72) }, { target: 'isc' }).map((f) => f.code)).toContain(
+        'PTFTP_DHCP_ISC_DROPS_OPTION150',
+      );
     });
   },
 );
