@@ -60,6 +60,35 @@ describe('ptftp config check', () => {
     );
   });
 
+  it('a JSON syntax error names its line and column and shows the line', async () => {
+    const file = await write('comma.json', '{\n  "listen": ["127.0.0.1:69"],\n}\n');
+    const r = await cli('config', 'check', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      new RegExp(
+        `^ptftp: invalid configuration ${file}: not valid JSON at line 3, column 1: [^\\n]+ \\(line 3: \\}\\)\\n$`,
+      ),
+    );
+  });
+
+  it('a YAML syntax error is one whole line with line, column and the line itself (not cut at ":")', async () => {
+    const file = await write('nested.yaml', 'listen:\n  - 127.0.0.1:69\nstore: root: ./x\n');
+    const r = await cli('config', 'check', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `ptftp: invalid configuration ${file}: not valid YAML at line 3, column 8: Nested mappings are not allowed in compact mappings (line 3: store: root: ./x)\n`,
+    );
+  });
+
+  it('an unknown key close to a known one: "did you mean", at any depth', async () => {
+    const file = await write('typos.json', { lsiten: ['127.0.0.1:69'], cache: { ttlSecond: 60 }, zzzz: 1 });
+    const r = await cli('config', 'check', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('  cache.ttlSecond: unknown key (did you mean "ttlSeconds"?)\n');
+    expect(r.err).toContain('  lsiten: unknown key (did you mean "listen"?)\n');
+    expect(r.err).toContain('  zzzz: unknown key\n');
+  });
+
   it('limits are validated with their path', async () => {
     const file = await write('limits.json', {
       limits: { maxWindowsize: 0, ports: { from: 2000, to: 1000 } },
