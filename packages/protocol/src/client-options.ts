@@ -61,6 +61,19 @@ export interface TftpTransferOptions {
   /** Largest download accepted, in bytes (after netascii decoding); LimitError beyond it. */
   maxBytes?: number;
   /**
+   * Fail at once when nothing listens on the server's port (ICMP port unreachable, reported as
+   * ECONNREFUSED) instead of after every retry. The requests then go out through a second
+   * socket sharing the local port (SO_REUSEADDR) and connected to the server, so keep it to
+   * one transfer at a time, as `ptftp get` does: two concurrent transfers could be given the
+   * same shared port. Default false.
+   *
+   * @example
+   * ```ts
+   * await tftpGet({ host: '10.0.0.5', port: 69 }, 'a.cnf.xml', { detectClosedPort: true });
+   * ```
+   */
+  detectClosedPort?: boolean;
+  /**
    * Further RFC 2347 options to send in the request, e.g. a private marker such as
    * `{ 'ptftp-proxied': '1' }`. Servers ignore options they do not know; one that echoes an
    * extra option in its OACK is accepted. Names of the standard options are refused here.
@@ -90,6 +103,7 @@ export interface ResolvedOptions {
   onNegotiated: ((info: TftpNegotiated) => void) | undefined;
   localAddress: string | undefined;
   maxBytes: number | undefined;
+  detectClosedPort: boolean;
   extraOptions: Readonly<Record<string, string>> | undefined;
 }
 
@@ -145,6 +159,7 @@ export function resolveOptions(opts: TftpTransferOptions = {}): ResolvedOptions 
     onNegotiated: opts.onNegotiated,
     localAddress: opts.localAddress,
     maxBytes,
+    detectClosedPort: opts.detectClosedPort === true,
     extraOptions,
   };
 }

@@ -110,8 +110,10 @@ export abstract class ClientSession {
       }
     }
     const type = isIP(this.address) === 6 ? 'udp6' : 'udp4';
-    // reuseAddr lets the probe share the port; answers are still matched by address and TID.
-    const socket = dgram.createSocket({ type, lookup: literalLookup, reuseAddr: true });
+    // reuseAddr lets the probe share the port (only when asked for: two reuse sockets can be
+    // given the same port 0, so concurrent transfers keep ports of their own).
+    const probing = this.o.detectClosedPort;
+    const socket = dgram.createSocket({ type, lookup: literalLookup, reuseAddr: probing });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -139,7 +141,7 @@ export abstract class ClientSession {
     socket.on('message', this.#onMessage);
     socket.on('error', this.#onSocketError);
     this.#socket = socket;
-    this.#probe = await this.#openProbe(type, socket.address().port);
+    if (probing) this.#probe = await this.#openProbe(type, socket.address().port);
     this.o.signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.o.deadlineMs !== undefined) this.#deadline = setTimeout(this.#onDeadline, this.o.deadlineMs);
   }

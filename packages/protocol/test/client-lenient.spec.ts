@@ -108,9 +108,11 @@ describe('a closed port', () => {
   it('fails at once with ECONNREFUSED (ICMP port unreachable), not after every retry', async () => {
     const port = await freeUdpPort();
     const started = performance.now();
-    const err = await tftpGet({ host: HOST, port }, 'f.bin', { retransmitTimeoutMs: 3000, retries: 5 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await tftpGet({ host: HOST, port }, 'f.bin', {
+      retransmitTimeoutMs: 3000,
+      retries: 5,
+      detectClosedPort: true,
+    }).catch((e: unknown) => e);
     const elapsed = performance.now() - started;
     expect(err).toBeInstanceOf(TimeoutError);
     expect((err as Error).message).toBe(
@@ -121,7 +123,10 @@ describe('a closed port', () => {
   });
 
   it('a server answering from its own transfer port is still heard (the probe only carries requests)', async () => {
-    const { answer, got } = await serveWithOack({ blksize: '1468' }, { blksize: 1468 });
+    const { answer, got } = await serveWithOack(
+      { blksize: '1468' },
+      { blksize: 1468, detectClosedPort: true },
+    );
     expect(answer).toEqual({ opcode: Opcode.ACK, block: 0 });
     expect(await got).toEqual({ data: 'config\n' });
   });

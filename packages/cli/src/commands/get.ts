@@ -37,7 +37,8 @@ function integer(flag: string, value: string | undefined): number | undefined {
 }
 
 function transferOptions(flags: TransferFlags, forUpload: boolean): TftpTransferOptions {
-  const opts: TftpTransferOptions = { mode: flags.netascii ? 'netascii' : 'octet' };
+  // One transfer at a time: a closed port can fail at once (see detectClosedPort).
+  const opts: TftpTransferOptions = { mode: flags.netascii ? 'netascii' : 'octet', detectClosedPort: true };
   const blksize = integer('--blksize', flags.blksize);
   const windowsize = integer('--windowsize', flags.windowsize);
   const timeout = integer('--timeout', flags.timeout);
