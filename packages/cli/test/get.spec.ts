@@ -19,6 +19,8 @@ let hpa: RunningPeer;
 let hpaWrite: RunningPeer;
 let url: (name: string) => string;
 const firmware = randomBytes(300_000);
+// Over the 1 MiB the CLI gathers into one write, and not a multiple of it.
+const large = randomBytes(3 * 1024 * 1024 + 4321);
 const config = '<device>\n  <loadInformation>SIP88xx</loadInformation>\n</device>\n';
 
 const skip = lacking('inTftpd');
@@ -32,6 +34,7 @@ beforeAll(async () => {
   await chmod(serveRoot, 0o755);
   await chmod(uploadRoot, 0o777);
   await writeFile(join(serveRoot, 'fw.bin'), firmware, { mode: 0o644 });
+  await writeFile(join(serveRoot, 'large.bin'), large, { mode: 0o644 });
   await writeFile(join(serveRoot, 'SEP001122334455.cnf.xml'), config, { mode: 0o644 });
   hpa = await startTftpdHpa({ root: serveRoot });
   hpaWrite = await startTftpdHpa({ root: uploadRoot, args: ['-c'] });
@@ -57,6 +60,16 @@ describe.skipIf(skip)('ptftp get', () => {
     expect(code).toBe(0);
     expect(sha256(await readFile(out))).toBe(sha256(firmware));
     expect((await readdir(outDir)).filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
+  it('a file of several MiB (coalesced 1 MiB writes) arrives byte for byte at windowsize 16', async () => {
+    const out = join(outDir, 'large.bin');
+    const code = await run(
+      ['get', url('large.bin'), '-o', out, '--blksize', '1468', '--windowsize', '16'],
+      captureIo(),
+    );
+    expect(code).toBe(0);
+    expect(sha256(await readFile(out))).toBe(sha256(large));
   });
 
   it('-o - writes the file to stdout', async () => {
