@@ -1,30 +1,120 @@
 /**
  * Real, independent TFTP peers from Debian for interoperability tests, on loopback only.
  * CI installs them (.ci/run): tftpd-hpa (/usr/sbin/in.tftpd), atftpd unpacked into
- * /opt/ptftp-peers, and the clients tftp-hpa, atftp and curl.
+ * /opt/ptftp-peers, the clients tftp-hpa, atftp and curl, and the DHCP servers. A machine
+ * without them skips the tests that need them (`lacking()`), with one line naming what is missing.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 
-export const peers = {
-  inTftpd: process.env.PTFTP_IN_TFTPD ?? '/usr/sbin/in.tftpd',
-  atftpd: process.env.PTFTP_ATFTPD ?? '/opt/ptftp-peers/usr/sbin/atftpd',
-  tftp: '/usr/bin/tftp',
-  atftp: '/usr/bin/atftp',
-  curl: '/usr/bin/curl',
-  tshark: '/usr/bin/tshark',
-  openssl: '/usr/bin/openssl',
+/**
+ * Every outside program a test may talk to: where it lives, the Debian package that installs
+ * it, and whether it only works as root (network namespaces, raw DHCP sockets).
+ */
+const catalogue = {
+  // -s (the secure mode every test uses) chroots into the root folder, which needs root.
+  inTftpd: { path: process.env.PTFTP_IN_TFTPD ?? '/usr/sbin/in.tftpd', pkg: 'tftpd-hpa', root: true },
+  atftpd: {
+    path: process.env.PTFTP_ATFTPD ?? '/opt/ptftp-peers/usr/sbin/atftpd',
+    pkg: 'atftpd (unpacked into /opt/ptftp-peers by .ci/run)',
+    // It starts as another user but never answers: it drops to "nobody", which needs root.
+    root: true,
+  },
+  tftp: { path: '/usr/bin/tftp', pkg: 'tftp-hpa' },
+  atftp: { path: '/usr/bin/atftp', pkg: 'atftp' },
+  curl: { path: '/usr/bin/curl', pkg: 'curl' },
+  tshark: { path: '/usr/bin/tshark', pkg: 'tshark' },
+  openssl: { path: '/usr/bin/openssl', pkg: 'openssl' },
   /** systemd's own implementation of socket activation (Debian package `systemd`). */
-  systemdSocketActivate: '/usr/bin/systemd-socket-activate',
-} as const;
+  systemdSocketActivate: { path: '/usr/bin/systemd-socket-activate', pkg: 'systemd' },
+  nft: { path: '/usr/sbin/nft', pkg: 'nftables', root: true },
+  unshare: { path: '/usr/bin/unshare', pkg: 'util-linux', root: true },
+  kea4: { path: '/usr/sbin/kea-dhcp4', pkg: 'kea-dhcp4-server' },
+  kea6: { path: '/usr/sbin/kea-dhcp6', pkg: 'kea-dhcp6-server' },
+  dnsmasq: { path: '/usr/sbin/dnsmasq', pkg: 'dnsmasq-base' },
+  /** dnsmasq as a DHCP server (not only its syntax check) needs NET_ADMIN. */
+  dnsmasqDhcp: { path: '/usr/sbin/dnsmasq', pkg: 'dnsmasq-base', root: true },
+  dhcpd: { path: '/usr/sbin/dhcpd', pkg: 'isc-dhcp-server', root: true },
+  redisServer: { path: '/usr/bin/redis-server', pkg: 'redis-server' },
+  python3: { path: '/usr/bin/python3', pkg: 'python3' },
+  scapy: { path: '/usr/bin/python3', pkg: 'python3-scapy', module: 'scapy.all' },
+  pythonCryptography: { path: '/usr/bin/python3', pkg: 'python3-cryptography', module: 'cryptography' },
+} as const satisfies Record<string, PeerSpec>;
 
-/** Throw a clear error when a peer binary is missing (CI installs them all). */
-export function requirePeer(name: keyof typeof peers): string {
-  const path = peers[name];
-  if (!existsSync(path)) throw new Error(`peer ${name} not found at ${path}: run .ci/run's install step`);
-  return path;
+interface PeerSpec {
+  readonly path: string;
+  /** The Debian package to install when it is missing. */
+  readonly pkg: string;
+  /** Works only as root (a network namespace, nftables, raw DHCP sockets). */
+  readonly root?: boolean;
+  /** A Python module that must import (the interpreter alone is not enough). */
+  readonly module?: string;
+}
+
+export type PeerName = keyof typeof catalogue;
+
+/** The path of every peer, by name (`peers.curl` is `/usr/bin/curl`). */
+export const peers = Object.fromEntries(Object.entries(catalogue).map(([k, v]) => [k, v.path])) as {
+  readonly [K in PeerName]: (typeof catalogue)[K]['path'];
+};
+
+const isRoot = process.getuid?.() === 0;
+const verdicts = new Map<PeerName, string | undefined>();
+
+/** Why `name` cannot run here (missing binary, missing module, not root), or undefined. */
+export function peerProblem(name: PeerName): string | undefined {
+  if (verdicts.has(name)) return verdicts.get(name);
+  const spec: PeerSpec = catalogue[name];
+  let problem: string | undefined;
+  if (!executable(spec.path)) problem = `${name} (${spec.path}; apt-get install ${spec.pkg})`;
+  else if (spec.root && !isRoot) problem = `${name} (needs root)`;
+  else if (spec.module && !pythonImports(spec.path, spec.module))
+    problem = `${name} (python module ${spec.module}; apt-get install ${spec.pkg})`;
+  verdicts.set(name, problem);
+  return problem;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function pythonImports(python: string, module: string): boolean {
+  return spawnSync(python, ['-c', `import ${module}`], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+}
+
+const announced = new Set<string>();
+
+/**
+ * True when one of `names` cannot run here, after printing one line naming what is missing, for
+ * `describe.skipIf(lacking('inTftpd', 'atftpd'))(...)`. A clean machine without the peers skips
+ * those tests instead of failing them; .ci/run installs every peer, so CI runs them all.
+ *
+ * @example
+ * describe.skipIf(lacking('kea4'))('Kea sends option 150', () => { ... });
+ */
+export function lacking(...names: PeerName[]): boolean {
+  const problems = names.map(peerProblem).filter((p): p is string => p !== undefined);
+  if (problems.length === 0) return false;
+  const line = `skipped: needs ${problems.join(', ')}`;
+  if (!announced.has(line)) {
+    announced.add(line);
+    process.stderr.write(`${line}\n`);
+  }
+  return true;
+}
+
+/** The path of a peer, or a clear error naming its package when it cannot run here. */
+export function requirePeer(name: PeerName): string {
+  const problem = peerProblem(name);
+  if (problem) throw new Error(`peer missing: ${problem}`);
+  return catalogue[name].path;
 }
 
 /** An unused UDP port on `host` (bound then released). */

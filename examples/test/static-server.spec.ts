@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tftpGet } from '@ptftp/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freeUdpPort, peers, runCommand } from '../../test-support/peers.js';
+import { freeUdpPort, lacking, peers, runCommand } from '../../test-support/peers.js';
 import { main, type StaticServerHandle, writeSampleFiles } from '../static-server.js';
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -95,7 +95,7 @@ describe('examples/static-server.ts', () => {
     expect(['PTFTP_ERR_ACCESS_VIOLATION', 'PTFTP_ERR_NOT_FOUND']).toContain(escaped);
   });
 
-  it.skipIf(!existsSync(peers.curl))('interoperates with curl (an independent TFTP client)', async () => {
+  it.skipIf(lacking('curl'))('interoperates with curl (an independent TFTP client)', async () => {
     const root = await mkdtemp(join(tmpdir(), 'ptftp-ex-static-'));
     dirs.push(root);
     const files = await writeSampleFiles(root);

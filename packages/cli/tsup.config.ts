@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+// `ptftp --version` answers from the build, without reading package.json at run time.
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const define = { __PTFTP_VERSION__: JSON.stringify(version) };
 
 export default defineConfig([
   {
@@ -8,6 +13,8 @@ export default defineConfig([
     sourcemap: true,
     clean: true,
     target: 'node20',
+    shims: true,
+    define,
   },
   {
     entry: ['src/bin.ts'],
@@ -17,5 +24,8 @@ export default defineConfig([
     sourcemap: true,
     target: 'node20',
     banner: { js: '#!/usr/bin/env node' },
+    // import.meta.url in the CommonJS build (only src/version.ts's fallback, dead once defined).
+    shims: true,
+    define,
   },
 ]);

@@ -1,14 +1,27 @@
 import { Command, CommanderError } from 'commander';
-import { registerCommands } from './commands/index.js';
+import { loadVerbs, registerCommands, verbs, verbsFor } from './commands/index.js';
 import { CliError, type CliIo, defaultIo } from './io.js';
+import { VERSION } from './version.js';
 
 /**
  * Build the `ptftp` program. `io` lets tests and embedders capture output instead of writing
- * to the process streams.
+ * to the process streams. With `argv`, only the module of the verb it names is loaded (the
+ * others appear in --help by their summary); without, every verb is complete.
+ *
+ * @example
+ * ```ts
+ * const program = await createProgram(captureIo());
+ * program.commands.map((c) => c.name()); // ['serve', 'config', 'cache', ...]
+ * ```
  */
-export function createProgram(io: CliIo = defaultIo): Command {
+export async function createProgram(io: CliIo = defaultIo, argv?: readonly string[]): Promise<Command> {
+  const loaded = await loadVerbs(verbsFor(argv ?? 'all'));
+  const terms = new Map(verbs.map((v) => [v.name, v.term]));
   const program = new Command('ptftp')
     .description('Proxy TFTP server for IP-phone networks, and tools for its files and DHCP options')
+    .version(VERSION, '-V, --version', 'print the version of ptftp')
+    // A verb not loaded yet is listed as it will look once loaded.
+    .configureHelp({ subcommandTerm: (cmd) => terms.get(cmd.name()) ?? cmd.name() })
     .configureOutput({
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
@@ -17,7 +30,7 @@ export function createProgram(io: CliIo = defaultIo): Command {
       outputError: (s, write) => write(`ptftp: ${usageLine(s)} (see --help)\n`),
     })
     .exitOverride();
-  registerCommands(program, io);
+  registerCommands(program, io, loaded);
   for (const cmd of program.commands) {
     cmd.exitOverride().configureOutput(program.configureOutput());
     requireVerb(cmd);
@@ -96,8 +109,8 @@ function usageLine(message: string): string {
  * 0 on success, 1 on a failed operation, 2 on a usage error. Never throws.
  */
 export async function run(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
-  const program = createProgram(io);
   try {
+    const program = await createProgram(io, argv);
     await program.parseAsync([...argv], { from: 'user' });
     return io.exitCode ?? 0;
   } catch (err) {

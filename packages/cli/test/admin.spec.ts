@@ -6,6 +6,7 @@ import { MemoryStore } from '@ptftp/resolver';
 import { createProxyServer, loadConfig, type ProxyServer } from '@ptftp/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../../../test-support/peers.js';
+import { byteSize } from '../src/commands/admin.js';
 import { captureIo } from '../src/io.js';
 import { run } from '../src/program.js';
 
@@ -150,5 +151,15 @@ describe('ptftp status / cache flush / reload (admin endpoint client)', () => {
     const r = await cli('cache', 'flush', '--help');
     expect(r.code).toBe(0);
     expect(r.out).toContain('Examples:\n  $ ptftp cache flush');
+  });
+});
+
+describe('byte sizes in `ptftp status`', () => {
+  it('use the largest unit under 1024: 10.0 MiB, not 10240.1 KiB', () => {
+    expect(byteSize(0)).toBe('0 B');
+    expect(byteSize(1023)).toBe('1023 B');
+    expect(byteSize(1024)).toBe('1.0 KiB');
+    expect(byteSize(10 * 1024 * 1024 + 100)).toBe('10.0 MiB');
+    expect(byteSize(3 * 1024 ** 3)).toBe('3.0 GiB');
   });
 });

@@ -36,6 +36,59 @@ describe('ptftp config check', () => {
     });
   });
 
+  it('a store.root that does not exist, or is a file, is an error of the review (exit 1)', async () => {
+    const missing = join(dir, 'no-such-folder');
+    const file = await write('missing-store.json', { store: { root: missing } });
+    const r = await cli('config', 'check', file);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `error   PTFTP_CONFIG_STORE_MISSING: store.root: store.root ${missing} does not exist: every request would get "file not found".\n`,
+    );
+    expect(r.out).toContain(`${file}: valid configuration; 1 error(s), 0 warning(s)\n`);
+    expect(r.err).toBe(`ptftp: ${file}: 1 error(s) in the review\n`);
+    const notFolder = await write('store-is-file.json', { store: { root: file } });
+    const f = await cli('config', 'check', notFolder, '--json');
+    expect(f.code).toBe(1);
+    expect(JSON.parse(f.out).findings[0]).toMatchObject({
+      code: 'PTFTP_CONFIG_STORE_NOT_FOLDER',
+      path: 'store.root',
+    });
+    const ok = await write('store-ok.json', { store: { root: dir } });
+    const good = await cli('config', 'check', ok, '--json');
+    expect(JSON.parse(good.out).findings.map((x: { code: string }) => x.code)).not.toContain(
+      'PTFTP_CONFIG_STORE_MISSING',
+    );
+  });
+
+  it('a JSON syntax error names its line and column and shows the line', async () => {
+    const file = await write('comma.json', '{\n  "listen": ["127.0.0.1:69"],\n}\n');
+    const r = await cli('config', 'check', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      new RegExp(
+        `^ptftp: invalid configuration ${file}: not valid JSON at line 3, column 1: [^\\n]+ \\(line 3: \\}\\)\\n$`,
+      ),
+    );
+  });
+
+  it('a YAML syntax error is one whole line with line, column and the line itself (not cut at ":")', async () => {
+    const file = await write('nested.yaml', 'listen:\n  - 127.0.0.1:69\nstore: root: ./x\n');
+    const r = await cli('config', 'check', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `ptftp: invalid configuration ${file}: not valid YAML at line 3, column 8: Nested mappings are not allowed in compact mappings (line 3: store: root: ./x)\n`,
+    );
+  });
+
+  it('an unknown key close to a known one: "did you mean", at any depth', async () => {
+    const file = await write('typos.json', { lsiten: ['127.0.0.1:69'], cache: { ttlSecond: 60 }, zzzz: 1 });
+    const r = await cli('config', 'check', file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('  cache.ttlSecond: unknown key (did you mean "ttlSeconds"?)\n');
+    expect(r.err).toContain('  lsiten: unknown key (did you mean "listen"?)\n');
+    expect(r.err).toContain('  zzzz: unknown key\n');
+  });
+
   it('limits are validated with their path', async () => {
     const file = await write('limits.json', {
       limits: { maxWindowsize: 0, ports: { from: 2000, to: 1000 } },

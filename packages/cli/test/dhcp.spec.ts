@@ -102,6 +102,30 @@ describe('ptftp dhcp option17 and option66', () => {
   });
 });
 
+describe('ptftp dhcp option150 warns about a payload that will not do what was meant', () => {
+  it('a duplicate address: the payload as given on stdout, one warning on stderr, exit 0', async () => {
+    const r = await cli('option150', '10.1.1.10', '10.1.1.10');
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('96080a01010a0a01010a\n');
+    expect(r.err).toMatch(/^warning \[PTFTP_DHCP_DUPLICATE_ADDRESS\]: [^\n]*10\.1\.1\.10[^\n]*\n$/);
+  });
+
+  it('256 addresses: the RFC 3396 long option and the ISC dhcpd drop are both named', async () => {
+    const many = Array.from({ length: 256 }, (_, i) => `10.4.${i >> 8}.${(i & 255) + 0}`);
+    const r = await cli('option150', ...many);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('warning [PTFTP_DHCP_LONG_OPTION]: 256 IPv4 TFTP addresses');
+    expect(r.err).toContain(
+      'warning [PTFTP_DHCP_ISC_DROPS_OPTION150]: 256 IPv4 TFTP addresses need 1024 bytes',
+    );
+    expect(r.err.trim().split('\n')).toHaveLength(2);
+  });
+
+  it('two distinct addresses: no warning', async () => {
+    expect((await cli('option150', '10.1.1.10', '10.1.1.11')).err).toBe('');
+  });
+});
+
 describe('ptftp dhcp decode', () => {
   it('decodes option 150', async () => {
     expect(await cli('decode', '96080a01010a0a01010b')).toEqual({
@@ -160,6 +184,24 @@ describe('ptftp dhcp decode', () => {
     const odd = await cli('decode', '960');
     expect(odd.code).toBe(2);
     expect(odd.err).toMatch(/^ptftp: [^\n]*hex[^\n]*even number of hex digits[^\n]*\n$/);
+  });
+
+  it('bytes that are nothing DHCP (deadbeef: first byte 222) fail with exit 1, not "DHCPv6 type 222"', async () => {
+    const r = await cli('decode', 'deadbeef');
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(
+      'ptftp: dhcpv6.msgType: not a DHCPv6 message type (1..35) (value: 222) [PTFTP_ERR_DHCP_UNEXPECTED_CODE]\n',
+    );
+  });
+
+  it('a DHCPv4 message cut before its magic cookie is reported as a truncated DHCPv4 message', async () => {
+    // op 2 (reply), Ethernet, hlen 6, then a header cut at 40 bytes.
+    const r = await cli('decode', `020106${'00'.repeat(37)}`);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      'ptftp: dhcpv4: a DHCPv4 message is at least 240 bytes (header and magic cookie) (value: 40) [PTFTP_ERR_DHCP_TRUNCATED]\n',
+    );
   });
 
   it('bytes pasted unquoted (one argument per byte, as Wireshark copies them) are joined', async () => {

@@ -14,6 +14,7 @@ import { tftpGet, tftpGetStream } from '@ptftp/protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   freeUdpPort,
+  lacking,
   xorshiftBytes as pattern,
   requirePeer,
   runCommand,
@@ -135,36 +136,39 @@ describe('ptftp binary, end to end', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('demo: a remote-cluster phone file reaches curl over TFTP and HTTP with identical bytes, logged with its source', async () => {
-    const demo = await serve(
-      ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--no-admin', '--log-format', 'json'],
-      (out) => out.includes('Ctrl-C stops'),
-    );
-    const tftp = demo.url(/\(TFTP\)/);
-    const http = demo.url(/\(HTTP\)/);
-    const name = 'SEP00AABBCC0B01.cnf.xml';
-    const viaTftp = await curlBytes(`${tftp}/${name}`, dir, 'demo-tftp');
-    const viaHttp = await curlBytes(`${http}/${name}`, dir, 'demo-http');
-    expect(viaTftp.byteLength).toBeGreaterThan(1000);
-    expect(sha(viaHttp)).toBe(sha(viaTftp));
-    expect(viaTftp.toString('utf8')).toContain('<deviceName>SEP00AABBCC0B01</deviceName>');
-    expect(demo.stdout()).toMatch(/curl -s tftp:\/\/127\.0\.0\.1:\d+\/SEP00AABBCC0B01\.cnf\.xml/);
-    // The log says where each answer came from: the cluster first, then the shared cache.
-    // A line is written once the response has closed, which may be just after curl is done.
-    const servedLines = () => demo.stderr().split('"event":"served"').length - 1;
-    await waitFor(demo, () => servedLines() === 2, 'two "served" log lines');
-    const served = demo
-      .stderr()
-      .split('\n')
-      .filter((l) => l.includes('"event":"served"'))
-      .map((l) => JSON.parse(l) as { transport: string; source: string; clusterId?: string });
-    expect(served.map((s) => `${s.transport}:${s.source}:${s.clusterId}`)).toEqual([
-      'tftp:cluster:cluster-b',
-      'http:cache:cluster-b',
-    ]);
-    expect(await stop(demo, 'SIGINT')).toBe(0);
-    expect(demo.stdout()).toContain('stopped\n');
-  });
+  it.skipIf(lacking('curl'))(
+    'demo: a remote-cluster phone file reaches curl over TFTP and HTTP with identical bytes, logged with its source',
+    async () => {
+      const demo = await serve(
+        ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--no-admin', '--log-format', 'json'],
+        (out) => out.includes('Ctrl-C stops'),
+      );
+      const tftp = demo.url(/\(TFTP\)/);
+      const http = demo.url(/\(HTTP\)/);
+      const name = 'SEP00AABBCC0B01.cnf.xml';
+      const viaTftp = await curlBytes(`${tftp}/${name}`, dir, 'demo-tftp');
+      const viaHttp = await curlBytes(`${http}/${name}`, dir, 'demo-http');
+      expect(viaTftp.byteLength).toBeGreaterThan(1000);
+      expect(sha(viaHttp)).toBe(sha(viaTftp));
+      expect(viaTftp.toString('utf8')).toContain('<deviceName>SEP00AABBCC0B01</deviceName>');
+      expect(demo.stdout()).toMatch(/curl -s tftp:\/\/127\.0\.0\.1:\d+\/SEP00AABBCC0B01\.cnf\.xml/);
+      // The log says where each answer came from: the cluster first, then the shared cache.
+      // A line is written once the response has closed, which may be just after curl is done.
+      const servedLines = () => demo.stderr().split('"event":"served"').length - 1;
+      await waitFor(demo, () => servedLines() === 2, 'two "served" log lines');
+      const served = demo
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('"event":"served"'))
+        .map((l) => JSON.parse(l) as { transport: string; source: string; clusterId?: string });
+      expect(served.map((s) => `${s.transport}:${s.source}:${s.clusterId}`)).toEqual([
+        'tftp:cluster:cluster-b',
+        'http:cache:cluster-b',
+      ]);
+      expect(await stop(demo, 'SIGINT')).toBe(0);
+      expect(demo.stdout()).toContain('stopped\n');
+    },
+  );
 
   it('refuses a configuration with 4 TFTP addresses in a cluster, with the exact message and exit 1', async () => {
     const file = join(dir, 'four.json');
@@ -297,57 +301,63 @@ describe('ptftp binary, end to end', () => {
     expect(await stop(proxy)).toBe(0);
   });
 
-  it('the admin endpoint: metrics move when files are served; status, flush work through the CLI', async () => {
-    const demo = await serve(
-      ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
-      (out) => out.includes('Ctrl-C stops'),
-    );
-    const admin = demo.url(/admin endpoint/);
-    const tftp = demo.url(/\(TFTP\)/);
-    const before = await (await fetch(`${admin}/metrics`)).text();
-    await curlBytes(`${tftp}/SEP00AABBCC0C01.cnf.xml`, dir, 'metrics-1');
-    await curlBytes(`${tftp}/RingList.xml`, dir, 'metrics-2');
-    // curl is done once it has sent its last ACK; the server counts the transfer when that ACK
-    // arrives, a moment later: read the metrics until both transfers are in (bounded).
-    let after = '';
-    for (let i = 0; i < 100; i++) {
-      after = await (await fetch(`${admin}/metrics`)).text();
-      if (metric(after, 'ptftp_transfers_total', 'source="local"') === 1) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(metric(before, 'ptftp_transfers_total', 'source="cluster"')).toBe(0);
-    expect(metric(after, 'ptftp_transfers_total', 'source="cluster"')).toBe(1);
-    expect(metric(after, 'ptftp_transfers_total', 'source="local"')).toBe(1);
-    expect(after).toMatch(/^ptftp_cache_entries 1$/m);
+  it.skipIf(lacking('curl'))(
+    'the admin endpoint: metrics move when files are served; status, flush work through the CLI',
+    async () => {
+      const demo = await serve(
+        ['--listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'],
+        (out) => out.includes('Ctrl-C stops'),
+      );
+      const admin = demo.url(/admin endpoint/);
+      const tftp = demo.url(/\(TFTP\)/);
+      const before = await (await fetch(`${admin}/metrics`)).text();
+      await curlBytes(`${tftp}/SEP00AABBCC0C01.cnf.xml`, dir, 'metrics-1');
+      await curlBytes(`${tftp}/RingList.xml`, dir, 'metrics-2');
+      // curl is done once it has sent its last ACK; the server counts the transfer when that ACK
+      // arrives, a moment later: read the metrics until both transfers are in (bounded).
+      let after = '';
+      for (let i = 0; i < 100; i++) {
+        after = await (await fetch(`${admin}/metrics`)).text();
+        if (metric(after, 'ptftp_transfers_total', 'source="local"') === 1) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(metric(before, 'ptftp_transfers_total', 'source="cluster"')).toBe(0);
+      expect(metric(after, 'ptftp_transfers_total', 'source="cluster"')).toBe(1);
+      expect(metric(after, 'ptftp_transfers_total', 'source="local"')).toBe(1);
+      expect(after).toMatch(/^ptftp_cache_entries 1$/m);
 
-    const status = await ptftp(['status', '--admin', admin]);
-    expect(status.code).toBe(0);
-    expect(status.stdout).toContain('cache: 1 entries');
-    expect(status.stdout).toMatch(/cluster-c: 127\.0\.0\.\d+:\d+/);
+      const status = await ptftp(['status', '--admin', admin]);
+      expect(status.code).toBe(0);
+      expect(status.stdout).toContain('cache: 1 entries');
+      expect(status.stdout).toMatch(/cluster-c: 127\.0\.0\.\d+:\d+/);
 
-    const flush = await ptftp(['cache', 'flush', '--device', 'SEP00AABBCC0C01', '--admin', admin]);
-    expect(flush.stdout).toBe('flushed 1 cached file(s)\n');
-    const afterFlush = await (await fetch(`${admin}/metrics`)).text();
-    expect(afterFlush).toMatch(/^ptftp_cache_entries 0$/m);
-  });
+      const flush = await ptftp(['cache', 'flush', '--device', 'SEP00AABBCC0C01', '--admin', admin]);
+      expect(flush.stdout).toBe('flushed 1 cached file(s)\n');
+      const afterFlush = await (await fetch(`${admin}/metrics`)).text();
+      expect(afterFlush).toMatch(/^ptftp_cache_entries 0$/m);
+    },
+  );
 
-  it('--root DIR serves the folder read-only, prints one line per address, stops cleanly on SIGTERM', async () => {
-    const root = join(dir, 'plain-root');
-    await mkdir(root, { recursive: true });
-    await writeFile(join(root, 'RingList.xml'), '<CiscoIPPhoneRingList/>');
-    const args = ['--root', root, '--listen', '127.0.0.1:0', '--listen', '[::1]:0'];
-    const s = await serve(args, (out) => out.includes('(TFTP)\nlistening on tftp://[::1]'));
-    const lines = s
-      .stdout()
-      .split('\n')
-      .filter((l) => l.startsWith('listening on '));
-    expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^listening on tftp:\/\/127\.0\.0\.1:\d+ \(TFTP\)$/);
-    expect(lines[1]).toMatch(/^listening on tftp:\/\/\[::1\]:\d+ \(TFTP\)$/);
-    const v6 = s.url(/\[::1\]/);
-    expect((await curlBytes(`${v6}/RingList.xml`, dir, 'root')).toString()).toBe('<CiscoIPPhoneRingList/>');
-    expect(await stop(s, 'SIGTERM')).toBe(0);
-  });
+  it.skipIf(lacking('curl'))(
+    '--root DIR serves the folder read-only, prints one line per address, stops cleanly on SIGTERM',
+    async () => {
+      const root = join(dir, 'plain-root');
+      await mkdir(root, { recursive: true });
+      await writeFile(join(root, 'RingList.xml'), '<CiscoIPPhoneRingList/>');
+      const args = ['--root', root, '--listen', '127.0.0.1:0', '--listen', '[::1]:0'];
+      const s = await serve(args, (out) => out.includes('(TFTP)\nlistening on tftp://[::1]'));
+      const lines = s
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('listening on '));
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^listening on tftp:\/\/127\.0\.0\.1:\d+ \(TFTP\)$/);
+      expect(lines[1]).toMatch(/^listening on tftp:\/\/\[::1\]:\d+ \(TFTP\)$/);
+      const v6 = s.url(/\[::1\]/);
+      expect((await curlBytes(`${v6}/RingList.xml`, dir, 'root')).toString()).toBe('<CiscoIPPhoneRingList/>');
+      expect(await stop(s, 'SIGTERM')).toBe(0);
+    },
+  );
 
   it('a log reader that goes away does not take the server down (no EPIPE crash)', async () => {
     const root = join(dir, 'pipe-root');

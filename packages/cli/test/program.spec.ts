@@ -1,6 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { verbs } from '../src/commands/index.js';
 import { captureIo, createProgram, run } from '../src/index.js';
+
+// Every verb loaded, to walk the whole command tree.
+const fullProgram = await createProgram(captureIo());
 
 async function cli(...argv: string[]) {
   const io = captureIo();
@@ -51,7 +56,7 @@ describe('--help of every command and group shows an example', () => {
       walk(sub, [...path, sub.name()]);
     }
   };
-  walk(createProgram(captureIo()), []);
+  walk(fullProgram, []);
 
   it('finds the verbs', () => {
     expect(paths.map((p) => p.join(' '))).toEqual(
@@ -75,5 +80,43 @@ describe('help', () => {
     expect(viaHelp.code).toBe(0);
     expect(viaHelp.out).toMatch(/^Usage: ptftp cache flush /);
     expect(viaHelp.out).toBe(viaFlag.out);
+  });
+});
+
+describe('lazy verbs: --help lists every verb from the static table', () => {
+  it('each summary and help term in commands/index.ts is what the loaded module registers', async () => {
+    const full = await createProgram(captureIo());
+    const help = full.createHelp();
+    expect(full.commands.map((c) => c.name())).toEqual(verbs.map((v) => v.name));
+    for (const v of verbs) {
+      const cmd = full.commands.find((c) => c.name() === v.name)!;
+      expect(cmd.description(), v.name).toBe(v.summary);
+      expect(help.subcommandTerm(cmd), v.name).toBe(v.term);
+    }
+  });
+
+  it('ptftp --help without loading any verb lists them all, as the full program does', async () => {
+    const lazy = await cli('--help');
+    const io = captureIo();
+    const full = await createProgram(io);
+    full.exitOverride();
+    await full.parseAsync(['--help'], { from: 'user' }).catch(() => {});
+    expect(lazy.code).toBe(0);
+    expect(lazy.out).toBe(io.out);
+    for (const v of verbs) expect(lazy.out).toContain(`  ${v.term} `);
+  });
+
+  it('only the named verb is complete; the others are placeholders', async () => {
+    const program = await createProgram(captureIo(), ['dhcp', 'option150', '10.1.1.10']);
+    const dhcp = program.commands.find((c) => c.name() === 'dhcp')!;
+    const serve = program.commands.find((c) => c.name() === 'serve')!;
+    expect(dhcp.commands.map((c) => c.name())).toContain('option150');
+    expect(serve.options).toHaveLength(0);
+  });
+
+  it('--version and -V print the version from package.json, exit 0', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+    expect(await cli('--version')).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    expect(await cli('-V')).toEqual({ code: 0, out: `${version}\n`, err: '' });
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, parseConfig } from '@ptftp/server';
 import { describe, expect, it } from 'vitest';
 import { applyOverrides, configErrorText, rootModeConfig } from '../src/commands/serve.js';
@@ -34,6 +37,34 @@ describe('ptftp serve (options, without sockets)', () => {
       out: '',
       err: 'ptftp: invalid configuration /nonexistent/ptftp.config.json: file not found\n',
     });
+  });
+
+  it('a missing or non-folder store is one line and exit 1, before any socket is bound', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ptftp-serve-store-'));
+    try {
+      const file = join(dir, 'a-file');
+      await writeFile(file, 'x');
+      const missing = join(dir, 'nonexistent');
+      expect(await cli('serve', '--root', missing, '--listen', '127.0.0.1:0')).toEqual({
+        code: 1,
+        out: '',
+        err: `ptftp: --root ${missing} does not exist\n`,
+      });
+      expect(await cli('serve', '--root', file, '--listen', '127.0.0.1:0')).toEqual({
+        code: 1,
+        out: '',
+        err: `ptftp: --root ${file} is not a folder\n`,
+      });
+      const config = join(dir, 'ptftp.config.json');
+      await writeFile(config, JSON.stringify({ listen: ['127.0.0.1:0'], store: { root: 'nonexistent' } }));
+      expect(await cli('serve', '-c', config, '--no-admin', '--no-http')).toEqual({
+        code: 1,
+        out: '',
+        err: `ptftp: store.root ${missing} does not exist\n`,
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('flags override the file (and are re-applied on reload): listen, HTTP, admin, log level', () => {

@@ -23,6 +23,7 @@ export type FindingCode =
   | 'PTFTP_DHCP_PROXY_MUST_LISTEN_V6'
   | 'PTFTP_DHCP_TARGET_LIMIT'
   | 'PTFTP_DHCP_LONG_OPTION'
+  | 'PTFTP_DHCP_ISC_DROPS_OPTION150'
   | 'PTFTP_DHCP_TARGET_FAMILY'
   | 'PTFTP_DHCP_OPTION66_INSTEAD_OF_150'
   | 'PTFTP_DHCP_OPTION66_WITH_150'
@@ -223,9 +224,26 @@ export function analyze(plan: DhcpPlan, opts: { target?: RendererName } = {}): F
     });
   }
 
+  if (count4 >= ISC_DROPS_FROM && (target === undefined || target === 'isc')) {
+    add({
+      severity: 'warning',
+      code: 'PTFTP_DHCP_ISC_DROPS_OPTION150',
+      message: `${count4} IPv4 TFTP addresses need ${count4 * 4} bytes of option 150: ISC dhcpd leaves the whole option out, without a word, of a reply in the default 576-byte DHCP message (from ${ISC_DROPS_FROM} addresses, measured with dhcpd 4.4.3).`,
+      fix: 'List fewer servers (two or three per cluster), or make sure the phones send a larger maximum message size (option 57).',
+      field: 'v4',
+      ...(target === undefined ? {} : { target }),
+    });
+  }
+
   const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
   return findings.sort((a, b) => rank[a.severity] - rank[b.severity]);
 }
+
+/**
+ * The address count from which ISC dhcpd 4.4.3 silently drops option 150 from a DHCPACK to a
+ * client that sent no option 57 (test/interop-isc.spec.ts measures 71 sent, 72 dropped).
+ */
+const ISC_DROPS_FROM = 72;
 
 function familyFinding(target: RendererName, family: string, other: string): Finding {
   return {

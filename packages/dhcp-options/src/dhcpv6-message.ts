@@ -32,6 +32,11 @@ export interface Dhcpv6Message {
 
 // Relay nesting is bounded by HOP_COUNT_LIMIT (32, RFC 8415 §7.6); stop there too.
 const MAX_RELAY_DEPTH = 32;
+/**
+ * The highest message type IANA has assigned (RFC 8415 1-13, leasequery, DHCPv4-over-DHCPv6,
+ * active leasequery, failover: up to 35). A first byte past it (or 0) is not DHCPv6 at all.
+ */
+const MAX_MESSAGE_TYPE = 35;
 
 /**
  * Decode a DHCPv6 message (a UDP payload on ports 546/547) and its Cisco vendor option.
@@ -40,7 +45,8 @@ const MAX_RELAY_DEPTH = 32;
  * ```ts
  * decodeDhcpv6Message(reply).tftpServers; // ['2001:db8::10', '2001:db8::11']
  * ```
- * @throws DhcpOptionsError `PTFTP_ERR_DHCP_TRUNCATED` for short data, `PTFTP_ERR_DHCP_DUPLICATE`
+ * @throws DhcpOptionsError `PTFTP_ERR_DHCP_TRUNCATED` for short data, `PTFTP_ERR_DHCP_UNEXPECTED_CODE`
+ * for a first byte that is no DHCPv6 message type, `PTFTP_ERR_DHCP_DUPLICATE`
  * for two option-17 instances of one enterprise (RFC 8415 §21.17), and the vendor option
  * decoder's errors.
  */
@@ -90,6 +96,15 @@ export function decodeDhcpv6Message(bytes: Uint8Array): Dhcpv6Message {
       );
     }
     current = inner.data;
+  }
+  const messageType = current[0]!;
+  if (messageType === 0 || messageType > MAX_MESSAGE_TYPE) {
+    throw new DhcpOptionsError(
+      'PTFTP_ERR_DHCP_UNEXPECTED_CODE',
+      'dhcpv6.msgType',
+      messageType,
+      `not a DHCPv6 message type (1..${MAX_MESSAGE_TYPE})`,
+    );
   }
   const view = new DataView(current.buffer, current.byteOffset, current.byteLength);
   const options = new Map<number, Uint8Array[]>();

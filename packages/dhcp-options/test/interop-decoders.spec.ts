@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeCiscoVendorOption6, encodeOption66, encodeOption150 } from '@ptftp/dhcp-options';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requireBinary, runCommand } from './support/daemons.js';
+import { lacking, requireBinary, runCommand } from './support/daemons.js';
 import { v4Message, v6Message } from './support/messages.js';
 import { pcap, udp4Frame, udp6Frame } from './support/pcap.js';
 
@@ -46,7 +46,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('tshark decodes our payloads to the same values', () => {
+describe.skipIf(lacking('tshark'))('tshark decodes our payloads to the same values', () => {
   async function fields(...names: string[]): Promise<string[][]> {
     const args = ['-n', '-r', file, '-T', 'fields', '-E', 'separator=|', '-E', 'aggregator=,'];
     for (const n of names) args.push('-e', n);
@@ -85,7 +85,7 @@ describe('tshark decodes our payloads to the same values', () => {
   });
 });
 
-describe('scapy decodes our payloads to the same values', () => {
+describe.skipIf(lacking('scapy'))('scapy decodes our payloads to the same values', () => {
   const script = `
 import json, sys
 from scapy.all import rdpcap, DHCP, DHCP6OptVendorSpecificInfo, IPv6
@@ -105,7 +105,7 @@ print(json.dumps(out))
 `;
 
   it('option 150 as tftp_server_address, RFC 3396 instances in order, option 66, and option 17', async () => {
-    const py = requireBinary('python3');
+    const py = requireBinary('scapy');
     const { code, stdout, stderr } = await runCommand(py, ['-c', script, file], { timeoutMs: 60_000 });
     expect(code, stderr).toBe(0);
     const [a, b, c] = JSON.parse(stdout);

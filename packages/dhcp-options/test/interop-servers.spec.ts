@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type DhcpDaemon,
   exchange,
+  lacking,
   requireBinary,
   runCommand,
   startDnsmasq,
@@ -60,122 +61,131 @@ function relayedInformationRequest(xid: number, port: number): Uint8Array {
   ]);
 }
 
-describe('Kea DHCPv4 (kea-dhcp4) loads the kea4 rendering and sends option 150 and 66', () => {
-  it.each([
-    ['global option-data', undefined],
-    ['option-data in subnet4 (scope)', '127.0.0.0/8'],
-  ])('%s', async (_name, subnet4) => {
-    const plan: DhcpPlan = {
-      v4: ['10.1.1.10', '10.1.1.11'],
-      serverName: 'tftp.example.com',
-      ...(subnet4 ? { scope: { subnet4 } } : {}),
-    };
-    const rendered = JSON.parse(render(plan, 'kea4')).Dhcp4;
-    const kea = await startKea4((dir) => ({
-      Dhcp4: {
-        ...rendered,
-        'interfaces-config': { interfaces: ['lo'], 'dhcp-socket-type': 'udp' },
-        'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases4.csv') },
-        subnet4: rendered.subnet4 ?? [{ subnet: '127.0.0.0/8' }],
-      },
-    }));
-    running.push(kea);
-    const msg = decodeDhcpv4Message(await exchange('127.0.0.1', kea, inform(0x4b454131)));
-    expect(msg.xid).toBe(0x4b454131);
-    expect(msg.messageType).toBe(5); // DHCPACK
-    expect(msg.tftpServers).toEqual(plan.v4);
-    expect(msg.tftpServerName).toBe(plan.serverName);
-  });
-});
+describe.skipIf(lacking('kea4'))(
+  'Kea DHCPv4 (kea-dhcp4) loads the kea4 rendering and sends option 150 and 66',
+  () => {
+    it.each([
+      ['global option-data', undefined],
+      ['option-data in subnet4 (scope)', '127.0.0.0/8'],
+    ])('%s', async (_name, subnet4) => {
+      const plan: DhcpPlan = {
+        v4: ['10.1.1.10', '10.1.1.11'],
+        serverName: 'tftp.example.com',
+        ...(subnet4 ? { scope: { subnet4 } } : {}),
+      };
+      const rendered = JSON.parse(render(plan, 'kea4')).Dhcp4;
+      const kea = await startKea4((dir) => ({
+        Dhcp4: {
+          ...rendered,
+          'interfaces-config': { interfaces: ['lo'], 'dhcp-socket-type': 'udp' },
+          'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases4.csv') },
+          subnet4: rendered.subnet4 ?? [{ subnet: '127.0.0.0/8' }],
+        },
+      }));
+      running.push(kea);
+      const msg = decodeDhcpv4Message(await exchange('127.0.0.1', kea, inform(0x4b454131)));
+      expect(msg.xid).toBe(0x4b454131);
+      expect(msg.messageType).toBe(5); // DHCPACK
+      expect(msg.tftpServers).toEqual(plan.v4);
+      expect(msg.tftpServerName).toBe(plan.serverName);
+    });
+  },
+);
 
-describe('control: the same Kea servers without always-send (why the renderer adds it)', () => {
-  const strip = (data: Array<Record<string, unknown>>) => data.map(({ 'always-send': _, ...rest }) => rest);
+describe.skipIf(lacking('kea4', 'kea6'))(
+  'control: the same Kea servers without always-send (why the renderer adds it)',
+  () => {
+    const strip = (data: Array<Record<string, unknown>>) => data.map(({ 'always-send': _, ...rest }) => rest);
 
-  it('kea-dhcp4 leaves option 150 out for a client that did not ask for it', async () => {
-    const rendered = JSON.parse(render({ v4: ['10.1.1.10', '10.1.1.11'] }, 'kea4')).Dhcp4;
-    const kea = await startKea4((dir) => ({
-      Dhcp4: {
-        ...rendered,
-        'option-data': strip(rendered['option-data']),
-        'interfaces-config': { interfaces: ['lo'], 'dhcp-socket-type': 'udp' },
-        'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases4.csv') },
-        subnet4: [{ subnet: '127.0.0.0/8' }],
-      },
-    }));
-    running.push(kea);
-    const msg = decodeDhcpv4Message(await exchange('127.0.0.1', kea, inform(0x4b454132)));
-    expect(msg.messageType).toBe(5);
-    expect(msg.tftpServers).toBeUndefined();
-  });
+    it('kea-dhcp4 leaves option 150 out for a client that did not ask for it', async () => {
+      const rendered = JSON.parse(render({ v4: ['10.1.1.10', '10.1.1.11'] }, 'kea4')).Dhcp4;
+      const kea = await startKea4((dir) => ({
+        Dhcp4: {
+          ...rendered,
+          'option-data': strip(rendered['option-data']),
+          'interfaces-config': { interfaces: ['lo'], 'dhcp-socket-type': 'udp' },
+          'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases4.csv') },
+          subnet4: [{ subnet: '127.0.0.0/8' }],
+        },
+      }));
+      running.push(kea);
+      const msg = decodeDhcpv4Message(await exchange('127.0.0.1', kea, inform(0x4b454132)));
+      expect(msg.messageType).toBe(5);
+      expect(msg.tftpServers).toBeUndefined();
+    });
 
-  it.each([
-    [
-      'on the sub-option only',
-      (o: Record<string, unknown>) => o.name !== 'vendor-opts',
-      [{ enterpriseNumber: 9, other: [] }],
-    ],
-    ['anywhere', () => true, []],
-  ] as const)('kea-dhcp6 without always-send %s', async (_name, pick, expected) => {
-    const rendered = JSON.parse(render({ v6: ['2001:db8::10', '2001:db8::11'] }, 'kea6')).Dhcp6;
-    const data = (rendered['option-data'] as Array<Record<string, unknown>>).map((o) =>
-      pick(o) ? strip([o])[0]! : o,
-    );
-    const kea = await startKea6((dir) => ({
-      Dhcp6: {
-        ...rendered,
-        'option-data': data,
-        'interfaces-config': { interfaces: ['lo/::1'] },
-        'server-id': { type: 'EN', 'enterprise-id': 9, identifier: '0102', persist: false },
-        'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases6.csv') },
-        subnet6: [{ subnet: '2001:db8::/64' }],
-      },
-    }));
-    running.push(kea);
-    const msg = decodeDhcpv6Message(
-      await exchange('::1', kea, relayedInformationRequest(0x4b4537, kea.clientPort)),
-    );
-    expect(msg.messageType).toBe(7);
-    // Spec: without always-send on the sub-option Kea 2.2 sends an empty option 17.
-    expect(msg.vendorOptions).toEqual(expected);
-    expect(msg.tftpServers).toBeUndefined();
-  });
-});
+    it.each([
+      [
+        'on the sub-option only',
+        (o: Record<string, unknown>) => o.name !== 'vendor-opts',
+        [{ enterpriseNumber: 9, other: [] }],
+      ],
+      ['anywhere', () => true, []],
+    ] as const)('kea-dhcp6 without always-send %s', async (_name, pick, expected) => {
+      const rendered = JSON.parse(render({ v6: ['2001:db8::10', '2001:db8::11'] }, 'kea6')).Dhcp6;
+      const data = (rendered['option-data'] as Array<Record<string, unknown>>).map((o) =>
+        pick(o) ? strip([o])[0]! : o,
+      );
+      const kea = await startKea6((dir) => ({
+        Dhcp6: {
+          ...rendered,
+          'option-data': data,
+          'interfaces-config': { interfaces: ['lo/::1'] },
+          'server-id': { type: 'EN', 'enterprise-id': 9, identifier: '0102', persist: false },
+          'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases6.csv') },
+          subnet6: [{ subnet: '2001:db8::/64' }],
+        },
+      }));
+      running.push(kea);
+      const msg = decodeDhcpv6Message(
+        await exchange('::1', kea, relayedInformationRequest(0x4b4537, kea.clientPort)),
+      );
+      expect(msg.messageType).toBe(7);
+      // Spec: without always-send on the sub-option Kea 2.2 sends an empty option 17.
+      expect(msg.vendorOptions).toEqual(expected);
+      expect(msg.tftpServers).toBeUndefined();
+    });
+  },
+);
 
-describe('Kea DHCPv6 (kea-dhcp6) loads the kea6 rendering and sends option 17 enterprise 9', () => {
-  it.each([
-    ['global option-data', undefined],
-    ['option-data in subnet6 (scope)', '2001:db8::/64'],
-  ])('%s', async (_name, subnet6) => {
-    const plan: DhcpPlan = {
-      v6: ['2001:db8::10', '2001:db8::11'],
-      serviceName: 'tftp-svc.example.com',
-      ...(subnet6 ? { scope: { subnet6 } } : {}),
-    };
-    const rendered = JSON.parse(render(plan, 'kea6')).Dhcp6;
-    const kea = await startKea6((dir) => ({
-      Dhcp6: {
-        ...rendered,
-        // lo has no link-local address, so Kea listens on ::1 by unicast.
-        'interfaces-config': { interfaces: ['lo/::1'] },
-        'server-id': { type: 'EN', 'enterprise-id': 9, identifier: '0102', persist: false },
-        'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases6.csv') },
-        subnet6: rendered.subnet6 ?? [{ subnet: '2001:db8::/64' }],
-      },
-    }));
-    running.push(kea);
-    const msg = decodeDhcpv6Message(
-      await exchange('::1', kea, relayedInformationRequest(0x4b4536, kea.clientPort)),
-    );
-    expect(msg.relays[0]?.messageType).toBe(13); // Relay-reply
-    expect(msg.messageType).toBe(7); // Reply
-    expect(msg.transactionId).toBe(0x4b4536);
-    expect(msg.vendorOptions.map((v) => v.enterpriseNumber)).toEqual([9]);
-    expect(msg.tftpServers).toEqual(plan.v6);
-    expect(msg.serviceName).toBe(plan.serviceName);
-  });
-});
+describe.skipIf(lacking('kea6'))(
+  'Kea DHCPv6 (kea-dhcp6) loads the kea6 rendering and sends option 17 enterprise 9',
+  () => {
+    it.each([
+      ['global option-data', undefined],
+      ['option-data in subnet6 (scope)', '2001:db8::/64'],
+    ])('%s', async (_name, subnet6) => {
+      const plan: DhcpPlan = {
+        v6: ['2001:db8::10', '2001:db8::11'],
+        serviceName: 'tftp-svc.example.com',
+        ...(subnet6 ? { scope: { subnet6 } } : {}),
+      };
+      const rendered = JSON.parse(render(plan, 'kea6')).Dhcp6;
+      const kea = await startKea6((dir) => ({
+        Dhcp6: {
+          ...rendered,
+          // lo has no link-local address, so Kea listens on ::1 by unicast.
+          'interfaces-config': { interfaces: ['lo/::1'] },
+          'server-id': { type: 'EN', 'enterprise-id': 9, identifier: '0102', persist: false },
+          'lease-database': { type: 'memfile', persist: true, name: path.join(dir, 'leases6.csv') },
+          subnet6: rendered.subnet6 ?? [{ subnet: '2001:db8::/64' }],
+        },
+      }));
+      running.push(kea);
+      const msg = decodeDhcpv6Message(
+        await exchange('::1', kea, relayedInformationRequest(0x4b4536, kea.clientPort)),
+      );
+      expect(msg.relays[0]?.messageType).toBe(13); // Relay-reply
+      expect(msg.messageType).toBe(7); // Reply
+      expect(msg.transactionId).toBe(0x4b4536);
+      expect(msg.vendorOptions.map((v) => v.enterpriseNumber)).toEqual([9]);
+      expect(msg.tftpServers).toEqual(plan.v6);
+      expect(msg.serviceName).toBe(plan.serviceName);
+    });
+  },
+);
 
-describe('dnsmasq loads the dnsmasq rendering and sends option 150 and 66', () => {
+describe.skipIf(lacking('dnsmasq'))('dnsmasq loads the dnsmasq rendering and sends option 150 and 66', () => {
   const base = (p: { server: number; client: number; dir: string }, range: string) =>
     [
       'port=0',
@@ -187,8 +197,10 @@ describe('dnsmasq loads the dnsmasq rendering and sends option 150 and 66', () =
       `pid-file=${path.join(p.dir, 'pid')}`,
       'log-dhcp',
     ].join('\n');
+  // A DHCP server needs NET_ADMIN (root); the syntax checks below do not.
+  const dhcpSkip = lacking('dnsmasqDhcp');
 
-  it.each([
+  it.skipIf(dhcpSkip).each([
     ['untagged', undefined],
     ['tagged with the pool name', 'VOICE'],
   ])('%s', async (_name, poolName) => {
@@ -207,14 +219,17 @@ describe('dnsmasq loads the dnsmasq rendering and sends option 150 and 66', () =
     expect(msg.tftpServerName).toBe('10.9.9.9');
   });
 
-  it('a tag that the range does not set keeps the options out (the tag is really applied)', async () => {
-    const rendered = render({ v4: ['10.1.1.10', '10.1.1.11'], scope: { poolName: 'VOICE' } }, 'dnsmasq');
-    const dnsmasq = await startDnsmasq((p) => `${base(p, '')}\n${rendered}`);
-    running.push(dnsmasq);
-    const msg = decodeDhcpv4Message(await exchange('127.0.0.1', dnsmasq, inform(0x444e5332)));
-    expect(msg.messageType).toBe(5);
-    expect(msg.tftpServers).toBeUndefined();
-  });
+  it.skipIf(dhcpSkip)(
+    'a tag that the range does not set keeps the options out (the tag is really applied)',
+    async () => {
+      const rendered = render({ v4: ['10.1.1.10', '10.1.1.11'], scope: { poolName: 'VOICE' } }, 'dnsmasq');
+      const dnsmasq = await startDnsmasq((p) => `${base(p, '')}\n${rendered}`);
+      running.push(dnsmasq);
+      const msg = decodeDhcpv4Message(await exchange('127.0.0.1', dnsmasq, inform(0x444e5332)));
+      expect(msg.messageType).toBe(5);
+      expect(msg.tftpServers).toBeUndefined();
+    },
+  );
 
   // dnsmasq's --dhcp-alternate-port is IPv4 only: its DHCPv6 side always uses 546/547, which
   // tests sharing a machine must not take, so the IPv6 lines get dnsmasq's syntax check only.

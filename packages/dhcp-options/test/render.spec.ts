@@ -38,8 +38,25 @@ describe('renderers: the spec configuration lines, verified on Debian 12', () =>
 
   it('isc with a scope: values inside the subnet declaration, host bits cleared', () => {
     const out = render({ v4: ['10.1.1.10'], scope: { subnet4: '10.1.1.77/24' } }, 'isc');
-    expect(out).toMatch(
-      /subnet 10\.1\.1\.0 netmask 255\.255\.255\.0 \{\n {2}option voip-tftp-server 10\.1\.1\.10;\n\}\n$/,
+    expect(out).toContain(
+      [
+        'subnet 10.1.1.0 netmask 255.255.255.0 {',
+        '  option voip-tftp-server 10.1.1.10;',
+        '  # Send them even to a client whose parameter request list (55) does not name them.',
+        '  if exists dhcp-parameter-request-list {',
+        '    option dhcp-parameter-request-list = concat(option dhcp-parameter-request-list, 96);',
+        '  }',
+        '}\n',
+      ].join('\n'),
+    );
+  });
+
+  it('isc: 150 (hex 96) and 66 (hex 42) are appended to the parameter request list', () => {
+    expect(render(plan, 'isc')).toContain(
+      'option dhcp-parameter-request-list = concat(option dhcp-parameter-request-list, 96:42);\n',
+    );
+    expect(render({ serverName: 'tftp.example.com' }, 'isc')).toContain(
+      'concat(option dhcp-parameter-request-list, 42);\n',
     );
   });
 

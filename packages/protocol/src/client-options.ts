@@ -61,6 +61,19 @@ export interface TftpTransferOptions {
   /** Largest download accepted, in bytes (after netascii decoding); LimitError beyond it. */
   maxBytes?: number;
   /**
+   * Fail at once when nothing listens on the server's port (ICMP port unreachable, reported as
+   * ECONNREFUSED) instead of after every retry. The requests then go out through a second
+   * socket sharing the local port (SO_REUSEADDR) and connected to the server, so keep it to
+   * one transfer at a time, as `ptftp get` does: two concurrent transfers could be given the
+   * same shared port. Default false.
+   *
+   * @example
+   * ```ts
+   * await tftpGet({ host: '10.0.0.5', port: 69 }, 'a.cnf.xml', { detectClosedPort: true });
+   * ```
+   */
+  detectClosedPort?: boolean;
+  /**
    * Further RFC 2347 options to send in the request, e.g. a private marker such as
    * `{ 'ptftp-proxied': '1' }`. Servers ignore options they do not know; one that echoes an
    * extra option in its OACK is accepted. Names of the standard options are refused here.
@@ -90,13 +103,19 @@ export interface ResolvedOptions {
   onNegotiated: ((info: TftpNegotiated) => void) | undefined;
   localAddress: string | undefined;
   maxBytes: number | undefined;
+  detectClosedPort: boolean;
   extraOptions: Readonly<Record<string, string>> | undefined;
 }
 
 function intIn(field: string, value: unknown, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
-    throw new InvalidArgumentError(field, `${String(value)} is not an integer in ${min}..${max}`);
+    throw new InvalidArgumentError(
+      field,
+      typeof value === 'number' && Number.isInteger(value)
+        ? `${value} is out of range: allowed ${min}..${max}`
+        : `${String(value)} is not a whole number (allowed ${min}..${max})`,
+    );
   return value;
 }
 
@@ -140,6 +159,7 @@ export function resolveOptions(opts: TftpTransferOptions = {}): ResolvedOptions 
     onNegotiated: opts.onNegotiated,
     localAddress: opts.localAddress,
     maxBytes,
+    detectClosedPort: opts.detectClosedPort === true,
     extraOptions,
   };
 }
@@ -217,24 +237,35 @@ export interface Granted {
 }
 
 function decimal(option: string, value: string): number {
-  // RFC 2347 values are decimal ASCII; reject signs, blanks, hex, exponents.
-  if (!/^[0-9]{1,15}$/.test(value))
-    throw new OptionNegotiationError(option, `value "${value}" is not a number`);
-  return Number(value);
+  // RFC 2347 values are decimal ASCII; reject signs, blanks, hex, exponents. A fractional zero
+  // ("2.0", as py3tftp writes its timeout) is the same whole number, so it is accepted.
+  const m = /^([0-9]{1,15})(?:\.0+)?$/.exec(value);
+  if (!m) throw new OptionNegotiationError(option, `value "${value}" is not a whole number`);
+  return Number(m[1]);
 }
+
+/**
+ * Options a server may add without being asked when it only states the RFC 1350 default
+ * (tftpy adds `blksize 512`): they change nothing, so curl, atftp and tftp-hpa accept them.
+ */
+const HARMLESS_DEFAULTS: Readonly<Record<string, number>> = { blksize: 512, windowsize: 1, rollover: 0 };
 
 /**
  * Judge an OACK against the request (RFC 2347: a server may only acknowledge options that
  * were asked for; RFC 2348/7440: it may lower blksize/windowsize, never raise them; RFC 2349:
- * timeout must be echoed unchanged). Throws OptionNegotiationError; the caller then sends
- * ERROR 8.
+ * timeout must be echoed unchanged). Lenient where it costs nothing, like other clients: an
+ * unrequested option stating its default, a value with a fractional zero. Throws
+ * OptionNegotiationError; the caller then sends ERROR 8.
  */
 export function acceptOack(requested: TftpOptions, oack: TftpOptions, kind: 'read' | 'write'): Granted {
   const granted: Granted = { blksize: 512, windowsize: 1, tsize: undefined, rollover: 0 };
   for (const [name, value] of Object.entries(oack)) {
     const asked = requested[name];
-    if (asked === undefined)
+    if (asked === undefined) {
+      const harmless = HARMLESS_DEFAULTS[name];
+      if (harmless !== undefined && /^[0-9]/.test(value) && decimal(name, value) === harmless) continue;
       throw new OptionNegotiationError(name, `acknowledged but not requested (${value})`);
+    }
     // A private option we sent (extraOptions) may be echoed; it fixes nothing here.
     if (!STANDARD_OPTIONS.has(name)) continue;
     const n = decimal(name, value);

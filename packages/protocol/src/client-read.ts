@@ -90,7 +90,8 @@ export class ReadSession extends ClientSession {
   }
 
   protected describeSilence(): string {
-    const tries = `${this.o.retries + 1} tries, ${this.o.retransmitTimeoutMs} ms apart`;
+    const n = this.o.retries + 1;
+    const tries = n === 1 ? '1 try' : `${n} tries, ${this.o.retransmitTimeoutMs} ms apart`;
     if (!this.#started)
       return `no answer from ${this.host}:${this.port} to a read request for "${this.filename}" (${tries})`;
     return `${this.host}:${this.tid} stopped sending "${this.filename}" after ${this.#bytes} bytes (${tries})`;

@@ -73,6 +73,14 @@ export abstract class ClientSession {
   protected closed = false;
 
   #socket: dgram.Socket | undefined;
+  /**
+   * A second socket on the same local port, connected to the request port, that carries the
+   * requests until the server answers: a connected UDP socket hears the ICMP "port unreachable"
+   * of a closed port as ECONNREFUSED, so a request to nothing fails at once instead of after
+   * every retry. Answers come from the server's own transfer port, which only the main socket
+   * (unconnected) receives.
+   */
+  #probe: dgram.Socket | undefined;
   #timer: NodeJS.Timeout | undefined;
   #deadline: NodeJS.Timeout | undefined;
   #lastActivity = 0;
@@ -101,10 +109,11 @@ export abstract class ClientSession {
         );
       }
     }
-    const socket = dgram.createSocket({
-      type: isIP(this.address) === 6 ? 'udp6' : 'udp4',
-      lookup: literalLookup,
-    });
+    const type = isIP(this.address) === 6 ? 'udp6' : 'udp4';
+    // reuseAddr lets the probe share the port (only when asked for: two reuse sockets can be
+    // given the same port 0, so concurrent transfers keep ports of their own).
+    const probing = this.o.detectClosedPort;
+    const socket = dgram.createSocket({ type, lookup: literalLookup, reuseAddr: probing });
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
@@ -132,9 +141,57 @@ export abstract class ClientSession {
     socket.on('message', this.#onMessage);
     socket.on('error', this.#onSocketError);
     this.#socket = socket;
+    if (probing) this.#probe = await this.#openProbe(type, socket.address().port);
     this.o.signal?.addEventListener('abort', this.#onAbort, { once: true });
     if (this.o.deadlineMs !== undefined) this.#deadline = setTimeout(this.#onDeadline, this.o.deadlineMs);
   }
+
+  /** The connected twin of the main socket (see #probe); undefined where it cannot be made. */
+  async #openProbe(type: 'udp4' | 'udp6', port: number): Promise<dgram.Socket | undefined> {
+    const probe = dgram.createSocket({ type, lookup: literalLookup, reuseAddr: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        probe.once('error', reject);
+        probe.bind({ port, address: this.o.localAddress }, () => {
+          probe.connect(this.port, this.address, () => {
+            probe.off('error', reject);
+            resolve();
+          });
+        });
+      });
+    } catch {
+      probe.close();
+      return undefined;
+    }
+    probe.on('message', this.#onMessage);
+    probe.on('error', this.#onProbeError);
+    return probe;
+  }
+
+  /** The server answered: its transfer port is known and the probe has done its job. */
+  #closeProbe(): void {
+    const probe = this.#probe;
+    if (!probe) return;
+    this.#probe = undefined;
+    probe.off('message', this.#onMessage);
+    probe.off('error', this.#onProbeError);
+    // A late ICMP error must not crash the process.
+    probe.on('error', () => {});
+    probe.close();
+  }
+
+  #onProbeError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'ECONNREFUSED') {
+      this.fail(
+        new TimeoutError(
+          `cannot reach ${this.host}:${this.port}: ECONNREFUSED (no TFTP server listens there)`,
+        ),
+      );
+      return;
+    }
+    // Anything else: leave the requests to the main socket and its retries.
+    this.#closeProbe();
+  };
 
   /** One handler per packet type lives in the subclass; `port` is the sender's port. */
   protected abstract onPacket(p: Packet, port: number): void;
@@ -153,7 +210,8 @@ export abstract class ClientSession {
   /** Send a request again from scratch: forget the transfer port of an earlier answer. */
   protected sendRequest(buf: Buffer): void {
     this.tid = undefined;
-    this.#socket?.send(buf, this.port, this.address);
+    if (this.#probe) this.#probe.send(buf);
+    else this.#socket?.send(buf, this.port, this.address);
   }
 
   /** The peer made progress: restart the retransmit budget. Cheap enough for every packet. */
@@ -220,6 +278,7 @@ export abstract class ClientSession {
       return; // Garbage never ends a transfer: the retransmit timer covers a lost packet.
     }
     if (rinfo.address !== this.address) return; // Not our server at all: stay silent.
+    this.#closeProbe();
     if (this.tid !== undefined && rinfo.port !== this.tid) {
       // RFC 1350 §4: a packet from another port is a stranger's; tell it, keep our transfer.
       if (p.opcode !== Opcode.ERROR)
@@ -258,6 +317,7 @@ export abstract class ClientSession {
     clearTimeout(this.#deadline);
     this.#deadline = undefined;
     this.o.signal?.removeEventListener('abort', this.#onAbort);
+    this.#closeProbe();
     const socket = this.#socket;
     this.#socket = undefined;
     if (socket) {

@@ -84,7 +84,8 @@ export class WriteSession extends ClientSession {
   }
 
   protected describeSilence(): string {
-    const tries = `${this.o.retries + 1} tries, ${this.o.retransmitTimeoutMs} ms apart`;
+    const n = this.o.retries + 1;
+    const tries = n === 1 ? '1 try' : `${n} tries, ${this.o.retransmitTimeoutMs} ms apart`;
     if (!this.#started)
       return `no answer from ${this.host}:${this.port} to a write request for "${this.filename}" (${tries})`;
     return `${this.host}:${this.tid} stopped acknowledging "${this.filename}" after ${this.#bytes} bytes (${tries})`;

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requirePeer, runCommand } from '../../../test-support/peers.js';
+import { lacking, requirePeer, runCommand } from '../../../test-support/peers.js';
 import type { TransferInfo } from '../src/events.js';
 import { createFsHandler } from '../src/fs-handler.js';
 import { createFsWriteHandler } from '../src/fs-write-handler.js';
@@ -37,7 +37,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const serveRoot = (extra: Partial<TftpServerOptions> = {}, addresses?: string[]) =>
   startServer({ handler: createFsHandler(root), ...extra }, addresses);
 
-describe('curl (libcurl TFTP) fetches from our server', () => {
+describe.skipIf(lacking('curl'))('curl (libcurl TFTP) fetches from our server', () => {
   for (const blksize of [512, 1468, 8192]) {
     it(`RFC 2348 blksize ${blksize}: same SHA-256`, async () => {
       const curl = requirePeer('curl');
@@ -111,7 +111,7 @@ describe('curl (libcurl TFTP) fetches from our server', () => {
   });
 });
 
-describe('tftp-hpa client', () => {
+describe.skipIf(lacking('tftp'))('tftp-hpa client', () => {
   it('get in binary mode (IPv4)', async () => {
     const tftp = requirePeer('tftp');
     const { port } = await serveRoot();
@@ -196,7 +196,7 @@ describe('tftp-hpa client', () => {
   });
 });
 
-describe('atftp client with RFC 7440 windowsize', () => {
+describe.skipIf(lacking('atftp'))('atftp client with RFC 7440 windowsize', () => {
   for (const windowsize of [8, 16]) {
     it(`windowsize ${windowsize}, blksize 1468: same SHA-256, and the wire shows one ACK per window`, async () => {
       const atftp = requirePeer('atftp');

@@ -29,8 +29,14 @@ function zodIssues(error: z.ZodError): ConfigIssue[] {
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       // One line per key, at the key's own path, reads better than zod's combined message.
-      for (const key of issue.keys)
-        issues.push({ path: formatPath([...issue.path, key]), message: 'unknown key' });
+      const known = keysAt(configSchema, issue.path);
+      for (const key of issue.keys) {
+        const guess = closest(key, known);
+        issues.push({
+          path: formatPath([...issue.path, key]),
+          message: guess ? `unknown key (did you mean "${guess}"?)` : 'unknown key',
+        });
+      }
     } else {
       issues.push({ path: formatPath(issue.path), message: issue.message });
     }
@@ -83,15 +89,101 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
 
 /** Parse configuration text: JSON for `.json`, YAML otherwise (YAML also reads JSON). */
 export function parseConfigText(text: string, file: string): unknown {
+  const json = extname(file).toLowerCase() === '.json';
   try {
-    return extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    return json ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new ConfigError(
-      [{ path: '', message: `not valid ${extname(file) === '.json' ? 'JSON' : 'YAML'}: ${why}` }],
-      file,
-    );
+    throw new ConfigError([{ path: '', message: syntaxMessage(err, text, json) }], file);
   }
+}
+
+/**
+ * A syntax error as one line with its line and column: JSON.parse names only an offset (Node
+ * 20), and YAML's message continues with a drawing of the line that a one-line report cuts off.
+ */
+function syntaxMessage(err: unknown, text: string, json: boolean): string {
+  const message = err instanceof Error ? err.message : String(err);
+  let line: number | undefined;
+  let column: number | undefined;
+  let why = message.split('\n')[0]!;
+  const pos = (err as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
+  if (pos) {
+    line = pos.line;
+    column = pos.col;
+    why = why.replace(/ at line \d+, column \d+:?$/, '');
+  } else {
+    const m = / at position (\d+)/.exec(why);
+    if (m) {
+      const before = text.slice(0, Number(m[1]));
+      line = before.split('\n').length;
+      column = Number(m[1]) - before.lastIndexOf('\n');
+      why = why.replace(/ at position \d+( \(line \d+ column \d+\))?/, '');
+    }
+  }
+  const where = line === undefined ? '' : ` at line ${line}, column ${column}`;
+  const source = line === undefined ? '' : text.split('\n')[line - 1]?.trim();
+  const near = source ? ` (line ${line}: ${source.length > 60 ? `${source.slice(0, 57)}...` : source})` : '';
+  return `not valid ${json ? 'JSON' : 'YAML'}${where}: ${why}${near}`;
+}
+
+/** The keys the schema allows at `path` (objects, through optional/default/array wrappers). */
+function keysAt(schema: unknown, path: readonly PropertyKey[]): string[] {
+  let node = unwrap(schema);
+  for (const key of path) {
+    const def = defOf(node);
+    if (def?.type === 'object' && typeof key === 'string') node = unwrap(def.shape?.[key]);
+    else if (def?.type === 'array') node = unwrap(def.element);
+    else return [];
+  }
+  const def = defOf(node);
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}
+
+interface SchemaDef {
+  type?: string;
+  shape?: Record<string, unknown>;
+  element?: unknown;
+  innerType?: unknown;
+  in?: unknown;
+}
+
+function defOf(node: unknown): SchemaDef | undefined {
+  return (node as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+}
+
+function unwrap(node: unknown): unknown {
+  for (let i = 0; i < 10; i++) {
+    const def = defOf(node);
+    if (def?.innerType !== undefined) node = def.innerType;
+    else if (def?.type === 'pipe' && def.in !== undefined) node = def.in;
+    else return node;
+  }
+  return node;
+}
+
+/** The known key within two edits of `word` (the nearest), for "did you mean". */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { analyze, type Finding } from '@ptftp/dhcp-options';
 import {
   DEFAULT_BUDGET_WAIT_MS,
@@ -68,6 +69,8 @@ export function reviewConfig(config: ProxyConfig): ConfigFinding[] {
   const wildcard = listen.some((e) => WILDCARDS.has(e.host));
   const dhcp = config.dhcp;
   const endpoints = dhcp?.endpoints;
+  const store = storeFinding(config.store?.root);
+  if (store) out.push(store);
 
   if (endpoints?.ipv6 && !listensV6) {
     out.push({
@@ -174,4 +177,33 @@ export function reviewConfig(config: ProxyConfig): ConfigFinding[] {
   if (config.clusters.length > 0 || config.discovery) out.push(cacheFinding(config.cache));
   const rank = { error: 0, warning: 1, info: 2 } as const;
   return out.sort((a, b) => rank[a.severity] - rank[b.severity]);
+}
+
+/**
+ * A store folder that does not exist (or is a file) is valid JSON but serves nothing: every
+ * phone would get "file not found" forever, so the review calls it an error.
+ */
+function storeFinding(root: string | undefined): ConfigFinding | undefined {
+  if (root === undefined) return undefined;
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(root).isDirectory();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      severity: 'error',
+      code: 'PTFTP_CONFIG_STORE_MISSING',
+      message: `store.root ${root} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}: every request would get "file not found".`,
+      fix: 'Create the folder, or point store.root at the folder holding the phone files.',
+      path: 'store.root',
+    };
+  }
+  if (isFolder) return undefined;
+  return {
+    severity: 'error',
+    code: 'PTFTP_CONFIG_STORE_NOT_FOLDER',
+    message: `store.root ${root} is a file, not a folder.`,
+    fix: 'Point store.root at the folder holding the phone files.',
+    path: 'store.root',
+  };
 }

@@ -69,8 +69,18 @@ function errorOf(reply: AdminReply): string {
   return e?.message ?? `admin endpoint answered ${reply.status}`;
 }
 
-const kib = (n: number) =>
-  n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`;
+/** Bytes in the largest unit that keeps the number under 1024 (`10.0 MiB`, not `10240.1 KiB`). */
+export const byteSize = (n: number): string => {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  if (n < 1024) return `${n} B`;
+  let value = n / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+};
 
 /** `ptftp status` as text. */
 export function statusText(s: ProxyStatus): string {
@@ -79,8 +89,8 @@ export function statusText(s: ProxyStatus): string {
     `tftp: ${s.addresses.tftp.map((a) => a.url).join(', ') || '-'}`,
     `http: ${s.addresses.http.map((a) => a.url).join(', ') || '-'}`,
     `active transfers: tftp ${s.activeSessions.tftp}, http ${s.activeSessions.http}`,
-    `cache: ${s.cache.entries} entries, ${kib(s.cache.bytes)} (memory ${kib(s.cache.memoryBytes ?? 0)}, disk ${kib(s.cache.diskBytes ?? 0)}); ${s.cache.hits} hits, ${s.cache.misses} misses`,
-    `upstream fetches: ${s.cache.inflightFetches ?? 0} in flight (${kib(s.cache.inflightBytes ?? 0)}), ${s.cache.waitingFetches ?? 0} waiting, ${s.cache.budgetRefusals ?? 0} refused busy`,
+    `cache: ${s.cache.entries} entries, ${byteSize(s.cache.bytes)} (memory ${byteSize(s.cache.memoryBytes ?? 0)}, disk ${byteSize(s.cache.diskBytes ?? 0)}); ${s.cache.hits} hits, ${s.cache.misses} misses`,
+    `upstream fetches: ${s.cache.inflightFetches ?? 0} in flight (${byteSize(s.cache.inflightBytes ?? 0)}), ${s.cache.waitingFetches ?? 0} waiting, ${s.cache.budgetRefusals ?? 0} refused busy`,
     `reloads: ${s.reloads.applied} applied, ${s.reloads.rejected} refused${s.reloads.lastError ? ` (last: ${s.reloads.lastError.split('\n')[0]})` : ''}`,
   ];
   const clusters = Array.isArray(s.clusters) ? (s.clusters as Record<string, unknown>[]) : [];

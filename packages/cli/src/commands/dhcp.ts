@@ -69,9 +69,11 @@ Examples:
       guard(() => {
         const list = splitList(addresses);
         const format = opts.format;
-        if (format === 'hex' || format === 'base64')
-          return io.stdout(bytesOut(encodeOption150(list), format));
-        io.stdout(render({ v4: list }, v4Renderer(format)));
+        if (format === 'hex' || format === 'base64') io.stdout(bytesOut(encodeOption150(list), format));
+        else io.stdout(render({ v4: list }, v4Renderer(format)));
+        // The payload is valid but may not do what was meant: say so on stderr, exit 0.
+        for (const f of analyze({ v4: list }))
+          if (OPTION150_WARNINGS.has(f.code)) io.stderr(`warning [${f.code}]: ${f.message}\n`);
       }),
     );
 
@@ -324,8 +326,25 @@ function decode(bytes: Uint8Array, as: string): Decoded {
   }
 }
 
+/** What `ptftp dhcp option150` warns about: the payload encodes, but not as meant. */
+const OPTION150_WARNINGS = new Set([
+  'PTFTP_DHCP_DUPLICATE_ADDRESS',
+  'PTFTP_DHCP_LONG_OPTION',
+  'PTFTP_DHCP_ISC_DROPS_OPTION150',
+]);
+
 function sniff(bytes: Uint8Array): string {
   if (isDhcpv4Message(bytes)) return 'dhcpv4';
+  // A BOOTP header (op 1 or 2, Ethernet, 6-byte addresses) cut before the magic cookie: a
+  // truncated DHCPv4 message, reported as such rather than as a strange DHCPv6 one.
+  if (
+    bytes.length >= 28 &&
+    bytes.length < 240 &&
+    (bytes[0] === 1 || bytes[0] === 2) &&
+    bytes[1] === 1 &&
+    bytes[2] === 6
+  )
+    return 'dhcpv4';
   if (bytes[0] === 150) return 'option150';
   if (bytes[0] === 66) return 'option66';
   if (bytes[0] === 0 && bytes[1] === 17) return 'option17';

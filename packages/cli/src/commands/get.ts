@@ -6,16 +6,17 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  InvalidArgumentError,
   isPtftpError,
   parseTftpUrl,
+  type TftpNegotiated,
   type TftpTransferOptions,
   tftpGetStream,
   tftpPut,
 } from '@ptftp/protocol';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { CliError, type CliIo, defaultIo } from '../io.js';
 
@@ -36,7 +37,8 @@ function integer(flag: string, value: string | undefined): number | undefined {
 }
 
 function transferOptions(flags: TransferFlags, forUpload: boolean): TftpTransferOptions {
-  const opts: TftpTransferOptions = { mode: flags.netascii ? 'netascii' : 'octet' };
+  // One transfer at a time: a closed port can fail at once (see detectClosedPort).
+  const opts: TftpTransferOptions = { mode: flags.netascii ? 'netascii' : 'octet', detectClosedPort: true };
   const blksize = integer('--blksize', flags.blksize);
   const windowsize = integer('--windowsize', flags.windowsize);
   const timeout = integer('--timeout', flags.timeout);
@@ -50,10 +52,23 @@ function transferOptions(flags: TransferFlags, forUpload: boolean): TftpTransfer
   return opts;
 }
 
+/** The flag that sets each client option, so that a range error names what the user typed. */
+const FLAGS: Readonly<Record<string, string>> = {
+  blksize: '--blksize',
+  windowsize: '--windowsize',
+  timeout: '--timeout',
+  retries: '--retries',
+  retransmitTimeoutMs: '--rexmt',
+};
+
 /** Library errors become one line; bad arguments are usage errors (exit 2). */
 function cliErrorFrom(err: unknown): unknown {
   if (err instanceof CliError) return err;
-  if (isPtftpError(err)) return new CliError(err.message, err.code === 'PTFTP_ERR_INVALID_ARGUMENT' ? 2 : 1);
+  if (err instanceof InvalidArgumentError) {
+    const flag = FLAGS[err.field];
+    return new CliError(flag ? `${flag}${err.message.slice(err.field.length)}` : err.message, 2);
+  }
+  if (isPtftpError(err)) return new CliError(err.message, 1);
   if (err instanceof Error && 'code' in err && typeof err.code === 'string')
     return new CliError(`${err.message}`, 1); // fs errors (ENOENT, EACCES...) already name the path
   return err;
@@ -67,10 +82,11 @@ function parseUrl(url: string) {
   }
 }
 
-/** A progress bar on stderr, only for a person watching a terminal. */
-function progressBar(io: CliIo) {
+/** A progress bar on stderr, only for a person watching a terminal (loaded only then). */
+async function progressBar(io: CliIo) {
   if (!io.isTTY) return undefined;
-  let bar: cliProgress.SingleBar | undefined;
+  const { default: cliProgress } = await import('cli-progress');
+  let bar: InstanceType<typeof cliProgress.SingleBar> | undefined;
   return {
     update(bytes: number, total: number | undefined) {
       if (!bar) {
@@ -96,8 +112,17 @@ function progressBar(io: CliIo) {
 async function download(url: string, output: string | undefined, flags: TransferFlags, io: CliIo) {
   const { host, port, filename } = parseUrl(url);
   const opts = transferOptions(flags, false);
-  const bar = progressBar(io);
-  if (bar) opts.onProgress = bar.update;
+  const bar = await progressBar(io);
+  let bytes = 0;
+  opts.onProgress = (done, total) => {
+    bytes = done;
+    bar?.update(done, total);
+  };
+  let negotiated: TftpNegotiated | undefined;
+  opts.onNegotiated = (info) => {
+    negotiated = info;
+  };
+  const started = performance.now();
   const target = output ?? basename(filename);
   if (target === '-') {
     const { stream } = await tftpGetStream({ host, port }, filename, opts);
@@ -112,22 +137,60 @@ async function download(url: string, output: string | undefined, flags: Transfer
             },
           });
     await pipeline(stream, sink, { end: io !== defaultIo });
-    return;
+  } else {
+    await checkOutput(target);
+    // Write beside the target and rename on success: a failed transfer leaves nothing behind,
+    // and an existing file is replaced only by a complete one.
+    const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`);
+    try {
+      const { stream } = await tftpGetStream({ host, port }, filename, opts);
+      // Blocks arrive 512-65464 bytes at a time; written one by one they cost a thread-pool
+      // round trip each. Coalesced into 1 MiB writes, the disk is never what the transfer waits on.
+      await pipeline(stream, coalesce(1 << 20), createWriteStream(temp, { flags: 'wx' }));
+      await rename(temp, target);
+    } catch (err) {
+      await unlink(temp).catch(() => {});
+      throw err;
+    } finally {
+      bar?.stop();
+    }
   }
-  await checkOutput(target);
-  // Write beside the target and rename on success: a failed transfer leaves nothing behind,
-  // and an existing file is replaced only by a complete one.
-  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`);
-  try {
-    const { stream } = await tftpGetStream({ host, port }, filename, opts);
-    await pipeline(stream, createWriteStream(temp, { flags: 'wx' }));
-    await rename(temp, target);
-  } catch (err) {
-    await unlink(temp).catch(() => {});
-    throw err;
-  } finally {
-    bar?.stop();
-  }
+  io.stderr(`${summaryLine(bytes, performance.now() - started, url, target, negotiated)}\n`);
+}
+
+/** Join small chunks into writes of about `size` bytes (the last one may be shorter). */
+function coalesce(size: number): Transform {
+  let parts: Buffer[] = [];
+  let length = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      parts.push(chunk);
+      length += chunk.length;
+      if (length < size) return cb();
+      const out = Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+      cb(null, out);
+    },
+    flush(cb) {
+      cb(null, length > 0 ? Buffer.concat(parts, length) : undefined);
+    },
+  });
+}
+
+/** What a finished download says on stderr: size, time, rate and what was negotiated. */
+export function summaryLine(
+  bytes: number,
+  ms: number,
+  url: string,
+  target: string,
+  negotiated: TftpNegotiated | undefined,
+): string {
+  const seconds = ms / 1000;
+  const rate = seconds > 0 ? ` (${(bytes / 1e6 / seconds).toFixed(1)} MB/s)` : '';
+  const to = target === '-' ? 'stdout' : target;
+  const how = negotiated ? `; blksize ${negotiated.blksize}, windowsize ${negotiated.windowsize}` : '';
+  return `received ${bytes} bytes from ${url} into ${to} in ${seconds.toFixed(2)} s${rate}${how}`;
 }
 
 /**
@@ -154,8 +217,14 @@ async function checkOutput(target: string): Promise<void> {
 async function upload(file: string, url: string, flags: TransferFlags, io: CliIo) {
   const { host, port, filename } = parseUrl(url);
   const opts = transferOptions(flags, true);
-  const { size } = await stat(file);
-  const bar = progressBar(io);
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code}`);
+  }
+  const bar = await progressBar(io);
   if (bar) opts.onProgress = bar.update;
   try {
     const { bytes } = await tftpPut({ host, port }, filename, createReadStream(file), { ...opts, size });

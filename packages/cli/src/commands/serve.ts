@@ -20,6 +20,7 @@ import { type Command, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { CliError, type CliIo } from '../io.js';
 import { createLogger, type LogFormat, logServerEvents } from '../logger.js';
+import { requireStoreFolder } from '../store-folder.js';
 
 /** Flags of `ptftp serve`. */
 export interface ServeOptions {
@@ -156,7 +157,9 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
     if (opts.config) {
       const file = opts.config;
       const source = async () => applyOverrides(await loadConfig(file), opts);
-      server = createProxyServer(await source(), { configSource: source, ...inherited });
+      const first = await source();
+      await requireStoreFolder(first.store?.root, 'store.root');
+      server = createProxyServer(first, { configSource: source, ...inherited });
       log.level = server.config.log.level;
       server.on('reloaded', (_result, config) => {
         log.level = config.log.level;
@@ -171,6 +174,7 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
         });
       };
     } else if (opts.root) {
+      await requireStoreFolder(opts.root, '--root');
       server = createProxyServer(await rootModeConfig({ ...opts, root: opts.root }), inherited);
       logServerEvents(server, log);
       await server.start();
@@ -228,7 +232,7 @@ export function register(program: Command, io: CliIo): void {
     .option('-c, --config <file>', 'configuration file (ptftp.config.json, or YAML); SIGHUP re-reads it')
     .option(
       '--root <dir>',
-      'serve this folder read-only, no remote clusters (TFTP only unless --http-listen)',
+      'serve this folder read-only, no remote clusters: TFTP only, no HTTP and no admin endpoint unless --http-listen or --admin ask for them',
     )
     .option(
       '--listen <addr>',
@@ -241,7 +245,10 @@ export function register(program: Command, io: CliIo): void {
       collect,
     )
     .option('--no-http', 'no HTTP front end')
-    .option('--admin <addr>', `admin endpoint address (default 127.0.0.1:${DEFAULT_ADMIN_PORT})`)
+    .option(
+      '--admin <addr>',
+      `admin endpoint address (default 127.0.0.1:${DEFAULT_ADMIN_PORT}; with --root, only when given)`,
+    )
     .option('--no-admin', 'no admin endpoint')
     .addOption(
       new Option('--log-level <level>', 'log level').choices([

@@ -4,7 +4,9 @@ import { nothingFor } from './refusals.js';
 /**
  * ISC dhcpd (DHCPv4). Option 150 has no built-in name in dhcpd, so the definition comes first;
  * `tftp-server-name` (66) is built in. dhcpd splits long options itself (RFC 3396), so no
- * address count is refused.
+ * address count is refused. dhcpd only sends what the client's parameter request list (55)
+ * names, and phones do not always name 150: the rendering appends 150 (hex 96) and 66 (42) to
+ * that list, as Kea's `always-send` and dnsmasq's `dhcp-option-force` do.
  */
 export function renderIsc(plan: DhcpPlan): string {
   const v4 = planV4(plan);
@@ -18,6 +20,13 @@ export function renderIsc(plan: DhcpPlan): string {
     body.push(`option voip-tftp-server ${v4.join(', ')};`);
   }
   if (name !== undefined) body.push(`option tftp-server-name "${name}";`);
+  const codes = [...(v4.length > 0 ? ['96'] : []), ...(name !== undefined ? ['42'] : [])];
+  body.push(
+    '# Send them even to a client whose parameter request list (55) does not name them.',
+    'if exists dhcp-parameter-request-list {',
+    `  option dhcp-parameter-request-list = concat(option dhcp-parameter-request-list, ${codes.join(':')});`,
+    '}',
+  );
   const subnet = plan.scope?.subnet4;
   if (subnet === undefined) return `${[...lines, ...body].join('\n')}\n`;
   const s = parseSubnet4(subnet);

@@ -5,26 +5,20 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freeUdpPort } from '../../../../test-support/peers.js';
+import { freeUdpPort, requirePeer } from '../../../../test-support/peers.js';
 
-export const binaries = {
-  kea4: '/usr/sbin/kea-dhcp4',
-  kea6: '/usr/sbin/kea-dhcp6',
-  dnsmasq: '/usr/sbin/dnsmasq',
-  tshark: '/usr/bin/tshark',
-  python3: '/usr/bin/python3',
-} as const;
+/** The DHCP servers and decoders these tests run, by their name in test-support/peers.ts. */
+export type Binary = 'kea4' | 'kea6' | 'dnsmasq' | 'dnsmasqDhcp' | 'dhcpd' | 'tshark' | 'python3' | 'scapy';
 
-/** Fail (not skip) when a tool is missing: CI installs them all. */
-export function requireBinary(name: keyof typeof binaries): string {
-  const file = binaries[name];
-  if (!existsSync(file))
-    throw new Error(`${name} not found at ${file}: CI must install it (see the package README)`);
-  return file;
+/** The binary's path; a clear error naming its Debian package when it is missing. */
+export function requireBinary(name: Binary): string {
+  return requirePeer(name);
 }
+
+export { lacking } from '../../../../test-support/peers.js';
 
 export interface DhcpDaemon {
   readonly serverPort: number;
