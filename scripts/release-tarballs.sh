@@ -25,7 +25,7 @@ npx changeset version
 npm install --package-lock-only --ignore-scripts --no-audit --no-fund >/dev/null
 npm run build >/dev/null
 rm -f "$out"/*.tgz
-for p in protocol dhcp-options security resolver server cli; do
+for p in protocol dhcp-options security phone resolver redis-cache server cli; do
   npm pack --silent --pack-destination "$out" -w "packages/$p" >/dev/null
 done
 ls "$out"
