@@ -90,11 +90,19 @@ async function startProxy(upstreamPort, label) {
   const cacheDir = join(work, `cache-${label}`);
   const config = {
     listen: [`127.0.0.1:${tftp}`],
-    http: { listen: [`127.0.0.1:${http}`] },
+    // Every simulated phone comes from 127.0.0.1: the per-address limits (which would see one
+    // host, not a thousand phones) are lifted so the data plane is what is measured.
+    http: { listen: [`127.0.0.1:${http}`], maxConnectionsPerAddress: 4096 },
     admin: { listen: `127.0.0.1:${admin}` },
     clusters: [{ id: 'remote', tftp: [`127.0.0.1:${upstreamPort}`] }],
     cache: { dir: cacheDir },
-    limits: { maxSessions: 4096, inactivityTimeoutMs: 120_000 },
+    limits: {
+      maxSessions: 4096,
+      inactivityTimeoutMs: 120_000,
+      maxSessionsPerSource: 4096,
+      newSessionsPerSecondPerSource: 100_000,
+      burstPerSource: 100_000,
+    },
     upstream: { timeoutMs: 2000 },
   };
   const file = join(work, `ptftp-${label}.json`);

@@ -185,6 +185,10 @@ for (const c of CASES.filter((x) => !only || `${x.model}/${x.cluster}`.includes(
     JSON.stringify({
       store: { root: local },
       clusters: [{ id: 'cluster-b', tftp: [`127.0.0.1:${remote.port}`] }],
+      http: { maxConnectionsPerAddress: 4096 },
+      // Every simulated phone comes from 127.0.0.1: lift the per-address limits, which would
+      // see one host where a site has a thousand phones.
+      limits: { maxSessionsPerSource: 4096, newSessionsPerSecondPerSource: 100_000, burstPerSource: 100_000 },
     }),
   );
   const proxy = await startServe(['-c', configFile], { http: true, admin: true });

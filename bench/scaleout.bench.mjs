@@ -92,6 +92,9 @@ async function startReplica(shared, prefix) {
       http: { enabled: false },
       admin: { enabled: false },
       clusters: [{ id: 'B', tftp: [`127.0.0.1:${clusterAddr.port}`] }],
+      // Every simulated phone comes from 127.0.0.1: lift the per-address limits, which would
+      // see one host where a site has a thousand phones.
+      limits: { maxSessionsPerSource: 4096, newSessionsPerSecondPerSource: 100_000, burstPerSource: 100_000 },
       cache: { dir: join(dir, 'cache'), ...(shared && { shared: { url: shared, prefix } }) },
       log: { level: 'warn' },
     }),

@@ -131,7 +131,8 @@ describe('runPhoneStorm through ptftp serve', () => {
       const held = process.memoryUsage().arrayBuffers - base;
       release();
       // Kept whole, 8 phones would hold at least 8 x (12 MiB - the loopback socket buffers).
-      expect(held).toBeLessThan(16 * 1024 * 1024);
+      // (Measured: under 16 MiB on Node 20, 20 MiB on Node 24, whose stream buffers are larger.)
+      expect(held).toBeLessThan(40 * 1024 * 1024);
       const r = await storm;
       expect(r.registered).toBe(8);
       expect(r.bytesByPurpose.image).toBe(8 * IMG);

@@ -46,6 +46,11 @@ export function fetchIntoFill(
     .fetch(name, { signal: opts.signal, reporter: opts.reporter, sink })
     .then(async (res) => {
       if (res.data && fill.written === 0 && res.data.byteLength > 0) {
+        // The upstream answered with the whole file: it has answered now, not once the copy
+        // into the cache (a disk write) is done, so answers arriving together rank together.
+        answeredBy ??= res.address;
+        fill.size?.(res.data.byteLength);
+        started();
         opts.ticket.add(res.data.byteLength);
         await fill.write(res.data);
       }

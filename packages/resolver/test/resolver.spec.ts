@@ -274,8 +274,13 @@ describe('Resolver: remote lookup across clusters', () => {
     const a = new MemoryUpstream('A', { 'x.xml': 'a' });
     const b = new MemoryUpstream('B', { 'x.xml': 'b' });
     const c = new MemoryUpstream('C', { 'x.xml': 'c' });
+    const releases = [a, b, c].map((u) => u.pause());
     const { resolver } = setup([a, b, c], { preference: ['C', 'B'] });
-    expect((await resolver.resolve('x.xml')).clusterId).toBe('C');
+    const p = resolver.resolve('x.xml');
+    await ticks();
+    // All three answer in the same turn of the event loop, A first: the preference decides.
+    for (const r of releases) r();
+    expect((await p).clusterId).toBe('C');
   });
 
   it('parallel: at most `fanout` clusters are asked at once; the next starts when one says "not found"', async () => {

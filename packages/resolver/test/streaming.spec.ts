@@ -173,8 +173,9 @@ describe('Resolver: remote files stream to every phone while they arrive (issue 
     sample();
     expect(new Set(hashes)).toEqual(new Set([sha(data)]));
     expect(b.fetchCount(NAME)).toBe(1);
-    // A whole copy of the file would be 100 MiB; ten of them a gigabyte.
-    expect(peak).toBeLessThan(48 * 1024 * 1024);
+    // A whole copy of the file would be 100 MiB; ten of them a gigabyte. (Stream buffers grew
+    // from 16 to 64 KiB in Node 22: 48 MiB on Node 20, 54 MiB on Node 24.)
+    expect(peak).toBeLessThan(80 * 1024 * 1024);
     expect(resolver.cacheStats).toMatchObject({ diskBytes: size, memoryBytes: 0 });
   });
 });
