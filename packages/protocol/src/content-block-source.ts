@@ -35,6 +35,8 @@ export class ContentBlockSource implements BlockSource {
   #horizon: number;
   readonly #maxHorizon: number;
   readonly #align: number;
+  /** Blocks per read while the content still arrives (it has no version until complete). */
+  readonly #arrivingRead: number | undefined;
   readonly #abort = new AbortController();
   #closed = false;
 
@@ -52,6 +54,11 @@ export class ContentBlockSource implements BlockSource {
       if (all !== undefined && all.byteLength === size) this.#whole = asBuffer(all);
     }
     this.#align = content.readAlign ?? DEFAULT_READ_BYTES;
+    // Content still arriving from an upstream: a read waits for its last byte, so an aligned
+    // 64 KiB read would hold block 1 until 64 KiB are in. Block 1 is read alone, then a window
+    // at a time, so the first DATA leaves when the upstream's first bytes do.
+    this.#arrivingRead =
+      content.version === undefined && this.#whole === undefined ? Math.max(1, windowsize) : undefined;
     // Two windows, and at least one aligned read's worth, so a lockstep peer at blksize 512 does
     // not wait for the disk at every block. A peer that keeps finding its next block not read
     // yet doubles it, up to 1 MiB: a stalled phone holds little, a fast one is not held back.
@@ -100,7 +107,9 @@ export class ContentBlockSource implements BlockSource {
       const first = this.#nextRead;
       const offset = (first - 1) * this.blksize;
       let blocks: number;
-      if (2 * this.blksize > this.#align) {
+      if (this.#arrivingRead !== undefined) {
+        blocks = Math.min(limit - first + 1, first === 1 ? 1 : this.#arrivingRead);
+      } else if (2 * this.blksize > this.#align) {
         // Blocks as large as the alignment unit would all straddle it: read plain spans instead.
         blocks = Math.min(limit - first + 1, Math.max(1, Math.floor(LARGE_READ_BYTES / this.blksize)));
       } else {

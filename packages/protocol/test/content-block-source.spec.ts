@@ -16,7 +16,7 @@ const byteAt = (offset: number): number => ((offset % 251) ^ (Math.floor(offset 
 
 /** A file of any size whose bytes are computed, with every read recorded. */
 class SyntheticContent implements Content {
-  readonly version = 'v';
+  readonly version: string | undefined = 'v';
   readonly reads: Array<[number, number]> = [];
   released = 0;
   failFrom: number | undefined;
@@ -114,6 +114,24 @@ describe('ContentBlockSource: block n is the bytes at (n - 1) * blksize', () => 
     expect((await blockOf(source, 5)).length).toBe(0);
     expect(source.lastBlock).toBe(5);
     source.close();
+  });
+
+  it('a content still arriving (no version yet) is read block 1 alone, then a window at a time: the first DATA waits for one block, not 64 KiB', async () => {
+    class Arriving extends SyntheticContent {
+      override readonly version = undefined;
+    }
+    const content = new Arriving(1_000_000);
+    const source = new ContentBlockSource(content, 1468, 16);
+    expect((await blockOf(source, 1)).length).toBe(1468);
+    expect(content.reads[0]).toEqual([0, 1468]);
+    expect(content.reads[1]).toEqual([1468, 16 * 1468]);
+    source.close();
+    // A complete content is read in aligned 64 KiB ranges (fewer, larger reads).
+    const complete = new SyntheticContent(1_000_000);
+    const whole = new ContentBlockSource(complete, 1468, 16);
+    await blockOf(whole, 1);
+    expect(complete.reads[0]).toEqual([0, 44 * 1468]);
+    whole.close();
   });
 
   it('a content that fails mid-way fails the source: the short last block is never offered', async () => {
