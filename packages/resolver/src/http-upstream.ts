@@ -1,8 +1,8 @@
 import { AbortedError, FileNotFoundError } from '@ptftp/protocol';
 import { UpstreamUnreachableError } from './errors.js';
 import { AddressHealth } from './health.js';
-import { type HedgeAttempt, hedgedFetch } from './hedge.js';
-import { isSilence } from './silence.js';
+import type { HedgeAttempt } from './hedge.js';
+import { hedgeOverHealth } from './hedged-health.js';
 import { parseHttpBase } from './topology.js';
 import {
   type AddressStatus,
@@ -59,51 +59,19 @@ export class HttpUpstream implements Upstream {
   }
 
   async fetch(name: string, { signal, reporter, sink }: UpstreamFetchOptions): Promise<UpstreamResult> {
-    if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
-    let plan = this.#health.plan();
-    if (plan.length === 0) {
-      // Every address is backing off and one request is probing: wait for its verdict (at most
-      // one probe's time) rather than fail this phone at once.
-      await this.#health.changed(this.#opts.timeoutMs ?? 5000, signal);
-      if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
-      plan = this.#health.plan();
-    }
-    const asked = new Set<string>();
     try {
-      return await hedgedFetch(
-        plan,
-        async (a): Promise<UpstreamResult> => {
-          asked.add(a.address);
-          return this.#get(a, name, sink);
-        },
-        {
-          id: this.id,
-          signal,
-          hedgeMs: this.#opts.hedgeMs,
-          isAnswer: (err) => err instanceof FileNotFoundError,
-          answered: (address) => this.#health.succeeded(address),
-          failed: (address, err) => {
-            // A 5xx, a body over maxBytes or cut short came from a live server: only silence
-            // marks the address down.
-            if (isSilence(err)) this.#health.failed(address, err);
-            else this.#health.succeeded(address);
-            reporter?.error?.(address, err);
-          },
-          abandoned: (address) => this.#health.released(address),
-          silent: (address, err) => {
-            this.#health.failed(address, err);
-            reporter?.error?.(address, err);
-          },
-          hedged: (from, to) => reporter?.failover?.(from, to),
-        },
-      );
+      return await hedgeOverHealth(this.#health, (a) => this.#get(a, name, sink), {
+        id: this.id,
+        signal,
+        hedgeMs: this.#opts.hedgeMs,
+        isAnswer: (err) => err instanceof FileNotFoundError,
+        probeWaitMs: this.#opts.timeoutMs ?? 5000,
+        reporter,
+      });
     } catch (err) {
       if (signal.aborted && !(err instanceof AbortedError))
         throw new AbortedError('fetch aborted', { cause: signal.reason });
       throw err;
-    } finally {
-      // Planned addresses never asked were reserved as probes: release them.
-      for (const a of plan) if (!asked.has(a)) this.#health.released(a);
     }
   }
 

@@ -10,8 +10,8 @@ import {
 } from '@ptftp/protocol';
 import { UpstreamUnreachableError } from './errors.js';
 import { AddressHealth } from './health.js';
-import { type HedgeAttempt, hedgedFetch } from './hedge.js';
-import { isSilence } from './silence.js';
+import type { HedgeAttempt } from './hedge.js';
+import { hedgeOverHealth } from './hedged-health.js';
 import { type ClusterConfig, formatHostPort, type HostPort, parseHostPort } from './topology.js';
 import {
   type AddressStatus,
@@ -103,21 +103,10 @@ export class TftpClusterUpstream implements Upstream {
   }
 
   async fetch(name: string, { signal, reporter, sink }: UpstreamFetchOptions): Promise<UpstreamResult> {
-    if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
-    let plan = this.#health.plan();
-    if (plan.length === 0) {
-      // Every address is backing off and one request is probing: wait for its verdict (at most
-      // one probe's time) rather than fail this phone at once.
-      await this.#health.changed((this.#opts.timeoutMs ?? 1000) * ((this.#opts.retries ?? 1) + 1), signal);
-      if (signal.aborted) throw new AbortedError('fetch aborted', { cause: signal.reason });
-      plan = this.#health.plan();
-    }
-    const asked = new Set<string>();
     try {
-      return await hedgedFetch(
-        plan,
+      return await hedgeOverHealth(
+        this.#health,
         async (a): Promise<UpstreamResult> => {
-          asked.add(a.address);
           const hp = this.#targets.get(a.address)!;
           if (sink) return { address: a.address, size: await this.#stream(hp, name, a, sink) };
           return { data: await this.#get(hp, name, a.signal), address: a.address };
@@ -130,18 +119,8 @@ export class TftpClusterUpstream implements Upstream {
             const c = code(err);
             return c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION';
           },
-          answered: (address) => this.#health.succeeded(address),
-          failed: (address, err) => {
-            if (isSilence(err)) this.#health.failed(address, err);
-            else this.#health.succeeded(address);
-            reporter?.error?.(address, err);
-          },
-          abandoned: (address) => this.#health.released(address),
-          silent: (address, err) => {
-            this.#health.failed(address, err);
-            reporter?.error?.(address, err);
-          },
-          hedged: (from, to) => reporter?.failover?.(from, to),
+          probeWaitMs: (this.#opts.timeoutMs ?? 1000) * ((this.#opts.retries ?? 1) + 1),
+          reporter,
         },
       );
     } catch (err) {
@@ -151,10 +130,6 @@ export class TftpClusterUpstream implements Upstream {
       if (signal.aborted && !(err instanceof AbortedError))
         throw new AbortedError('fetch aborted', { cause: err });
       throw err;
-    } finally {
-      // Planned addresses never asked were reserved as probes: unreleased, they would never be
-      // planned again, and the cluster would lose its redundancy for good.
-      for (const a of plan) if (!asked.has(a)) this.#health.released(a);
     }
   }
 
