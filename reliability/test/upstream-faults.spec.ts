@@ -4,7 +4,7 @@ import { createFaultyTftpServer, createLossyLink, type FaultyTftpServer } from '
 import { MemoryStore, type Resolution, Resolver, TftpClusterUpstream } from '@ptftp/resolver';
 import { createFaultUpstream } from '@ptftp/resolver/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { heapAfterGc } from '../support/heap.js';
+import { settledHeap } from '../support/heap.js';
 
 const body = (r: Resolution) => readAll(r.content);
 
@@ -198,9 +198,9 @@ describe('resolver against fault-injecting upstreams', () => {
         );
     };
     await round(2000, 0); // warm up: code, caches and pools reach their working size
-    const before = heapAfterGc();
+    const before = await settledHeap();
     await round(10_000, 1_000_000);
-    const after = heapAfterGc();
+    const after = await settledHeap();
     expect(upstream.callCount).toBe(12_000);
     expect(upstream.inFlight).toBe(0);
     // A leak of even 100 bytes per request would show as 1 MB.

@@ -38,7 +38,8 @@ export class StagedContent implements Content {
   #discarded = false;
   #closed = false;
   readonly #target: StagingTarget;
-  readonly #hash: Hash = createHash('sha256');
+  /** Made at the first byte: a fetch that never answers costs no hash context. */
+  #hash: Hash | undefined;
   #fd: FileHandle | undefined;
   #opening: Promise<FileHandle> | undefined;
   #path: string | undefined;
@@ -118,7 +119,7 @@ export class StagedContent implements Content {
       }
     }
     if (this.#failure !== undefined) throw this.#failure;
-    this.#hash.update(chunk);
+    (this.#hash ??= createHash('sha256')).update(chunk);
     if (keep && this.#chunks) {
       this.#chunks.push(keep);
       this.#offsets.push(this.#written);
@@ -147,7 +148,7 @@ export class StagedContent implements Content {
     this.#chunks = undefined;
     this.#offsets = [];
     this.#size = this.#written;
-    this.#version = this.#hash.digest('hex').slice(0, 16);
+    this.#version = (this.#hash ?? createHash('sha256')).digest('hex').slice(0, 16);
     this.#complete = true;
     this.#wake();
     if (this.#discarded) void this.#removeFile();
