@@ -30,6 +30,8 @@ const HTTP = Number(process.env.PTFTP_BENCH_HTTP ?? 200);
 const BIG = Number(process.env.PTFTP_BENCH_BIG_MB ?? 100) * 1024 * 1024;
 const DEADLINE_MS = Number(process.env.PTFTP_BENCH_DEADLINE_S ?? 60) * 1000;
 const RSS_KILL_MIB = Number(process.env.PTFTP_BENCH_RSS_KILL_MB ?? 1500);
+/** `PTFTP_BENCH_SCENARIOS=storm,remote` runs only those (all four by default). */
+const ONLY = process.env.PTFTP_BENCH_SCENARIOS?.split(',').map((s) => s.trim());
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = join(here, '..', 'packages', 'cli', 'bin', 'ptftp.js');
 
@@ -215,6 +217,7 @@ function topError(...lists) {
 const PATIENT = { blksize: 1468, windowsize: 16, retries: 30 };
 
 async function scenario(label, upstreamPort, body) {
+  if (ONLY && !ONLY.includes(label)) return undefined;
   console.error(`dataplane: ${label}: starting`);
   const proxy = await startProxy(upstreamPort, label);
   console.error(`dataplane: ${label}: proxy up`);
@@ -267,7 +270,7 @@ try {
       errors: topError(t, h),
     };
   });
-  rows.push(storm);
+  if (storm) rows.push(storm);
 
   // 2. 40 never-ACKing RRQs + 35 non-reading GETs, while a legit phone fetches its config.
   const idle = await scenario('idle', upstream.port, async (p, signal) => {
@@ -303,7 +306,7 @@ try {
     void readers;
     return row;
   });
-  rows.push(idle);
+  if (idle) rows.push(idle);
 
   // 3. Cold start: 1000 RRQs at once for one 3 MB file.
   const cold = await scenario('cold', upstream.port, async (p, signal) => {
@@ -330,7 +333,7 @@ try {
       errors: topError(t),
     };
   });
-  rows.push(cold);
+  if (cold) rows.push(cold);
 
   // 4. 100 phones for a 100 MB file only the remote cluster has: one fetch, first DATA soon.
   const direct = await fetchOverTftp(upstream.port, FILES.big.name, {
@@ -354,7 +357,7 @@ try {
       errors: topError(t),
     };
   });
-  rows.push(remote);
+  if (remote) rows.push(remote);
 } finally {
   await upstream.stop();
 }

@@ -5,6 +5,7 @@
  * whole file, in ranges aligned to the content's `readAlign` so a disk content's shared chunk
  * cache answers them with views too.
  */
+import { setMaxListeners } from 'node:events';
 import { Readable } from 'node:stream';
 import type { BlockSource } from './block-source.js';
 import type { Content } from './content.js';
@@ -64,6 +65,9 @@ export class ContentBlockSource implements BlockSource {
     // yet doubles it, up to 1 MiB: a stalled phone holds little, a fast one is not held back.
     this.#horizon = Math.max(2 * windowsize, Math.ceil(this.#align / blksize) + 1);
     this.#maxHorizon = Math.max(this.#horizon, Math.ceil(MAX_READ_AHEAD_BYTES / blksize));
+    // Every read in flight listens for the end of the transfer; while the content arrives that
+    // is one read a window up to the horizon (dozens, bounded by it), not a leak to warn about.
+    setMaxListeners(Math.ceil(this.#maxHorizon / (this.#arrivingRead ?? 1)) + 8, this.#abort.signal);
   }
 
   block(n: number): Buffer | undefined {

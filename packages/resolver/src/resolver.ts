@@ -147,6 +147,9 @@ interface Topology {
   order: string[];
 }
 
+/** Remote files larger than this are served while they arrive; smaller ones once complete. */
+const STREAM_ABOVE_BYTES = 256 * 1024;
+
 type Attempt =
   | {
       kind: 'found';
@@ -155,6 +158,8 @@ type Attempt =
       fill: CacheFill;
       done: Promise<UpstreamResult>;
       address: string | undefined;
+      /** The upstream returned the file whole (it did not stream into the fill). */
+      whole: boolean;
       /** Aborts this cluster's fetch (a losing parallel answer). */
       abort?: (reason: unknown) => void;
     }
@@ -736,9 +741,12 @@ export class Resolver extends Emitter {
           this.emit('upstreamError', { clusterId: winner.clusterId, address: '', error: err });
       })
       .finally(() => ticket.done());
-    // An upstream that answered with the whole file (it ignored the sink): nothing is left to
-    // stream, so the file is complete and cached before anyone is answered.
-    if (winner.address !== undefined) await completion;
+    // An upstream that answered with the whole file (it ignored the sink) has nothing left to
+    // stream; a small file (a configuration, a trust list) is in within a few round trips: both
+    // are complete and cached, with their version, before anyone is answered. A large one is
+    // served while it arrives: the first phone's first DATA leaves with the upstream's first block.
+    const size = winner.fill.content.size;
+    if (winner.whole || (size !== undefined && size <= STREAM_ABOVE_BYTES)) await completion;
     return { content: winner.fill.content, clusterId: winner.clusterId, address: winner.address, completion };
   }
 
@@ -895,7 +903,7 @@ export class Resolver extends Emitter {
     try {
       const started = await fetchIntoFill(upstream, name, fill, { signal, reporter, ticket });
       done = started.done;
-      return { kind: 'found', clusterId, fill, done, address: started.address };
+      return { kind: 'found', clusterId, fill, done, address: started.address, whole: started.whole };
     } catch (err) {
       fill.fail(err);
       if (signal.aborted) throw new AbortedError('fetch aborted', { cause: err });

@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { AbortedError, type Content } from '@ptftp/protocol';
+import { ByteWaiters } from './byte-waiters.js';
 
 /** Where a {@link StagedContent} keeps the bytes while they arrive. */
 export type StagingTarget =
@@ -8,11 +9,6 @@ export type StagingTarget =
   | { kind: 'memory' }
   /** A file written under `partialPath` and renamed to `finalPath` once complete. */
   | { kind: 'file'; partialPath: string; finalPath: string; keepInMemoryUpTo: number };
-
-interface Waiter {
-  /** True when the waiter is settled (bytes there, or the content failed). */
-  wake: () => boolean;
-}
 
 /**
  * One version of a remote file, served while it still arrives from the upstream and kept
@@ -48,7 +44,10 @@ export class StagedContent implements Content {
   /** Offset of each chunk in `#chunks`, for a binary search per read. */
   #offsets: number[] = [];
   #whole: Uint8Array | undefined;
-  #waiters: Waiter[] = [];
+  /** Readers waiting for bytes not yet written. */
+  readonly #readers = new ByteWaiters();
+  /** Readers waiting for the size (the start of a transfer: a few). */
+  readonly #sized = new ByteWaiters();
   #writing: Promise<void> = Promise.resolve();
 
   constructor(target: StagingTarget) {
@@ -119,7 +118,8 @@ export class StagedContent implements Content {
       }
     }
     if (this.#failure !== undefined) throw this.#failure;
-    (this.#hash ??= createHash('sha256')).update(chunk);
+    this.#hash ??= createHash('sha256');
+    this.#hash.update(chunk);
     if (keep && this.#chunks) {
       this.#chunks.push(keep);
       this.#offsets.push(this.#written);
@@ -187,7 +187,8 @@ export class StagedContent implements Content {
     if (signal?.aborted) throw new AbortedError('read aborted', { cause: signal.reason });
     const start = Math.max(0, offset);
     const want = Math.max(0, length);
-    await this.#until(() => this.#written >= start + want || this.#complete, signal);
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#written < start + want && !this.#complete) await this.#readers.wait(start + want, signal);
     const end = Math.min(this.#written, start + want);
     if (end <= start) return new Uint8Array(0);
     const memory = this.#whole ? this.#whole.subarray(start, end) : this.#chunkRange(start, end);
@@ -205,7 +206,8 @@ export class StagedContent implements Content {
   }
 
   async whenSized(signal?: AbortSignal): Promise<number> {
-    await this.#until(() => this.#size !== undefined || this.#complete, signal);
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#size === undefined && !this.#complete) await this.#sized.wait(1, signal);
     return this.#size ?? this.#written;
   }
 
@@ -247,32 +249,18 @@ export class StagedContent implements Content {
     return out;
   }
 
-  #until(ready: () => boolean, signal?: AbortSignal): Promise<void> {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    if (ready()) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new AbortedError('read aborted', { cause: signal?.reason }));
-      };
-      const waiter: Waiter = {
-        wake: () => {
-          if (this.#failure !== undefined) reject(this.#failure);
-          else if (ready()) resolve();
-          else return false;
-          signal?.removeEventListener('abort', onAbort);
-          return true;
-        },
-      };
-      this.#waiters.push(waiter);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
+  /** Wakes the readers whose bytes are in, or all of them at the end (complete or failed). */
   #wake(): void {
-    if (this.#waiters.length === 0) return;
-    // Readers still short of bytes stay listed.
-    this.#waiters = this.#waiters.filter((w) => !w.wake());
+    if (this.#failure !== undefined) {
+      this.#readers.releaseAll(this.#failure);
+      this.#sized.releaseAll(this.#failure);
+    } else if (this.#complete) {
+      this.#readers.releaseAll();
+      this.#sized.releaseAll();
+    } else {
+      this.#readers.release(this.#written);
+      if (this.#size !== undefined) this.#sized.releaseAll();
+    }
   }
 
   #file(): Promise<FileHandle> {

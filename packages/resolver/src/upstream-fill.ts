@@ -8,6 +8,8 @@ export interface StartedFetch {
   address: string | undefined;
   /** Settles when the upstream is done: every byte is in `fill` (not yet finished). */
   done: Promise<UpstreamResult>;
+  /** The upstream ignored the sink and returned the file whole: nothing is left to stream. */
+  whole: boolean;
 }
 
 /**
@@ -63,5 +65,9 @@ export function fetchIntoFill(
     },
     () => {},
   );
-  return Promise.race([first, done]).then(() => ({ address: finished?.address ?? answeredBy, done }));
+  return Promise.race([first, done]).then(() => ({
+    address: finished?.address ?? answeredBy,
+    done,
+    whole: finished !== undefined,
+  }));
 }

@@ -117,7 +117,7 @@ describe('Resolver: remote files stream to every phone while they arrive (issue 
   it('beyond the fetch budget a request gets PTFTP_ERR_BUSY ("server busy"), never "not found"', async () => {
     expect.assertions(3);
     const { b, resolver } = await setup(
-      { [NAME]: patternBytes(200_000), 'other.loads': patternBytes(10) },
+      { [NAME]: patternBytes(400_000), 'other.loads': patternBytes(10) },
       { chunkBytes: 16 * 1024 },
       { cache: { maxFetches: 1, budgetWaitMs: 50 } },
     );
@@ -141,7 +141,7 @@ describe('Resolver: remote files stream to every phone while they arrive (issue 
 
   it('a request waiting for room is admitted when a fetch completes within budgetWaitMs', async () => {
     const { b, resolver } = await setup(
-      { [NAME]: patternBytes(100_000), 'other.loads': patternBytes(10) },
+      { [NAME]: patternBytes(300_000), 'other.loads': patternBytes(10) },
       { chunkBytes: 16 * 1024 },
       { cache: { maxFetches: 1, budgetWaitMs: 10_000 } },
     );

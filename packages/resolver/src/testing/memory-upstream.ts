@@ -142,6 +142,8 @@ export class MemoryUpstream implements Upstream {
     reporter: UpstreamFetchOptions['reporter'],
   ): Promise<UpstreamResult> {
     const chunkBytes = Math.max(1, opts.chunkBytes ?? 65536);
+    // As the TFTP and HTTP upstreams do: the address that has the file is said first.
+    sink.answered?.(this.address);
     if (opts.announceSize !== false) sink.size?.(data.byteLength);
     let offset = 0;
     while (offset < data.byteLength) {
