@@ -2,7 +2,8 @@
  * What an install of the packages carries (issue 15): no dead weight (typed-emitter and its
  * optional rxjs, unused pino), a LICENSE in every tarball, versions that pin each other, and
  * an `engines` range naming the Node versions CI runs. scripts/release-tarballs.sh proves the
- * tarballs install together; this checks the manifests it packs.
+ * tarballs install together; this checks the manifests it packs. Package faces (issue 16)
+ * name their exports, and each `exports` subpath is built and resolvable from the sources.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -129,9 +130,8 @@ describe('package faces (issue 16)', () => {
     (dir) => {
       const tsup = readFileSync(join(root, 'packages', dir, 'tsup.config.ts'), 'utf8');
       const vitest = readFileSync(join(root, 'vitest.config.ts'), 'utf8');
-      const paths: Record<string, string[]> = JSON.parse(
-        readFileSync(join(root, 'tsconfig.json'), 'utf8'),
-      ).compilerOptions.paths;
+      const paths: Record<string, string[]> = JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8'))
+        .compilerOptions.paths;
       for (const { specifier, source } of faces(dir)) {
         expect(existsSync(join(root, 'packages', dir, source)), source).toBe(true);
         expect(tsup, `${dir} tsup entry ${source}`).toContain(`'${source}'`);

@@ -1,6 +1,7 @@
 /**
- * Test helpers for users of @ptftp/resolver: compliance suites that any {@link Store} or
- * {@link Upstream} implementation (yours included) can run, and in-memory upstreams.
+ * @packageDocumentation
+ * Test helpers for users of @ptftp/resolver: compliance suites that any `Store`, `Upstream` or
+ * `ResolverCache` implementation (yours included) can run, and in-memory upstreams.
  */
 export { type CacheFixture, type MakeCache, runCacheCompliance } from './cache-compliance.js';
 export {
