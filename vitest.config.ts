@@ -12,6 +12,7 @@ const alias = {
   '@ptftp/security': src('security/src/index.ts'),
   '@ptftp/phone': src('phone/src/index.ts'),
   '@ptftp/resolver/testing': src('resolver/src/testing/index.ts'),
+  '@ptftp/resolver/internal': src('resolver/src/internal.ts'),
   '@ptftp/resolver': src('resolver/src/index.ts'),
   '@ptftp/redis-cache': src('redis-cache/src/index.ts'),
   '@ptftp/server': src('server/src/index.ts'),

@@ -11,10 +11,10 @@ import {
   DEFAULT_CACHE_TTL_SECONDS,
   DEFAULT_NEGATIVE_TTL_SECONDS,
   deviceOf,
-  globToRegExp,
   type ResolverCache,
   TieredCache,
 } from '@ptftp/resolver';
+import { globToRegExp } from '@ptftp/resolver/internal';
 import { Redis } from 'ioredis';
 import { FleetLeases } from './fleet-lease.js';
 import { decodeMessage, type FleetMessage, Keys } from './keys.js';

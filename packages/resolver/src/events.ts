@@ -51,3 +51,9 @@ export type ResolverEvents = {
   topologyRejected: (e: { violations: TopologyViolation[]; source: 'reconfigure' | 'discovery' }) => void;
   flushed: (e: { scope: FlushScope; removed: number }) => void;
 };
+
+/** The resolver's `emit`, as the rooms it hands it to see it. */
+export type EmitResolverEvent = <E extends keyof ResolverEvents>(
+  event: E,
+  ...args: Parameters<ResolverEvents[E]>
+) => boolean;

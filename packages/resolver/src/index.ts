@@ -13,30 +13,37 @@
  * Compliance suites for your own stores and upstreams, and an in-memory upstream, are in
  * `@ptftp/resolver/testing`.
  */
-export { DeviceAffinity, deviceOf } from './affinity.js';
-export * from './cache.js';
-export * from './common-files.js';
-export * from './discovery.js';
-export * from './errors.js';
-export type * from './events.js';
+export { deviceOf } from './affinity.js';
 export {
-  DEFAULT_BUDGET_WAIT_MS,
-  DEFAULT_MAX_FETCHES,
-  DEFAULT_MAX_INFLIGHT_BYTES,
-  FetchBudget,
-  type FetchBudgetOptions,
-  type FetchTicket,
-} from './fetch-budget.js';
+  type CacheOptions,
+  DEFAULT_CACHE_DISK_MAX_BYTES,
+  DEFAULT_CACHE_MAX_BYTES,
+  DEFAULT_CACHE_TTL_SECONDS,
+  DEFAULT_NEGATIVE_TTL_SECONDS,
+  defaultCacheDir,
+  MEMORY_FILE_FRACTION,
+} from './cache.js';
+export type { ClusterStatus } from './clusters.js';
+export { DEFAULT_COMMON_FILES } from './common-files.js';
+export { type DiscoverySource, discoveryFrom } from './discovery.js';
+export { LoopRefusedError, ResolverErrorCode, TopologyError, UpstreamUnreachableError } from './errors.js';
+export type { FlushScope, ResolutionSource, ResolverEvents } from './events.js';
+export { DEFAULT_BUDGET_WAIT_MS, DEFAULT_MAX_FETCHES, DEFAULT_MAX_INFLIGHT_BYTES } from './fetch-budget.js';
 export { canonicalFileName } from './file-name.js';
-export * from './folder-store.js';
-export { globToRegExp } from './glob.js';
-export * from './health.js';
-export { DEFAULT_HEDGE_MS, type HedgeAttempt, type HedgeOptions, hedgedFetch } from './hedge.js';
-export * from './http-upstream.js';
-export * from './memory-store.js';
-export { isResignable, type ResignOptions, type Signer, sgnBody } from './resign.js';
-export type * from './resolution.js';
-export * from './resolver.js';
+export { FolderStore, type FolderStoreOptions } from './folder-store.js';
+export { AddressHealth, type AddressHealthOptions } from './health.js';
+export {
+  DEFAULT_HEDGE_MS,
+  type HedgeAttempt,
+  type HedgeOptions,
+  hedgedFetch,
+} from './hedge.js';
+export { HttpUpstream, type HttpUpstreamOptions } from './http-upstream.js';
+export type { RequestContext } from './lookup.js';
+export { MemoryStore } from './memory-store.js';
+export type { ResignOptions, Signer } from './resign.js';
+export type { Resolution } from './resolution.js';
+export { Resolver, type ResolverCacheStats } from './resolver.js';
 export type {
   CachedFile,
   CacheFill,
@@ -46,10 +53,32 @@ export type {
   CacheStats,
   ResolverCache,
 } from './resolver-cache.js';
-export { SEARCH_LIMIT_DEFAULTS, SearchLimiter, type SearchLimitOptions } from './search-limit.js';
+export type { ResolverComponents, ResolverInit } from './resolver-settings.js';
+export { SEARCH_LIMIT_DEFAULTS, type SearchLimitOptions } from './search-limit.js';
 export { isSilence } from './silence.js';
-export * from './store.js';
-export * from './tftp-upstream.js';
+export { listStore, type Store, type StoreEntry } from './store.js';
+export { TftpClusterUpstream, type TftpClusterUpstreamOptions } from './tftp-upstream.js';
 export { TieredCache, type TieredCacheOptions } from './tiered-cache.js';
-export * from './topology.js';
-export * from './upstream.js';
+export {
+  type ClusterConfig,
+  DEFAULT_HTTP_PORT,
+  DEFAULT_PRIMARY_ID,
+  DEFAULT_TFTP_PORT,
+  MAX_TFTP_ADDRESSES,
+  TopologyMessages,
+  type TopologyResult,
+  type TopologyRule,
+  type TopologyViolation,
+  type ValidateTopologyOptions,
+  validateTopology,
+} from './topology.js';
+export {
+  type AddressStatus,
+  PROXIED_HTTP_HEADER,
+  PROXIED_TFTP_OPTION,
+  type Upstream,
+  type UpstreamFetchOptions,
+  type UpstreamReporter,
+  type UpstreamResult,
+  type UpstreamSink,
+} from './upstream.js';

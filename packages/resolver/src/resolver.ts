@@ -1,179 +1,39 @@
-import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import {
-  AbortedError,
-  bufferContent,
-  ClosedError,
-  type Content,
-  FileNotFoundError,
-  InvalidArgumentError,
-  readAll,
-} from '@ptftp/protocol';
+import { AbortedError, ClosedError, InvalidArgumentError } from '@ptftp/protocol';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { deviceOf } from './affinity.js';
-import {
-  type CacheOptions,
-  DEFAULT_CACHE_DISK_MAX_BYTES,
-  DEFAULT_CACHE_MAX_BYTES,
-  DEFAULT_CACHE_TTL_SECONDS,
-  DEFAULT_NEGATIVE_TTL_SECONDS,
-  defaultCacheDir,
-} from './cache.js';
-import { CommonFiles } from './common-files.js';
-import type { DiscoverySource } from './discovery.js';
-import { LoopRefusedError, TopologyError, UpstreamUnreachableError } from './errors.js';
-import type { FlushScope, ResolverEvents } from './events.js';
-import {
-  DEFAULT_BUDGET_WAIT_MS,
-  DEFAULT_MAX_FETCHES,
-  DEFAULT_MAX_INFLIGHT_BYTES,
-  FetchBudget,
-  type FetchBudgetOptions,
-  type FetchTicket,
-} from './fetch-budget.js';
+import type { CacheOptions } from './cache.js';
+import { type ClusterStatus, Clusters } from './clusters.js';
+import { TopologyError } from './errors.js';
+import type { EmitResolverEvent, FlushScope, ResolverEvents } from './events.js';
+import { FetchBudget } from './fetch-budget.js';
 import { canonicalFileName } from './file-name.js';
 import { globToRegExp } from './glob.js';
-import { HttpUpstream } from './http-upstream.js';
-import { isResignable, type ResignOptions, type Signer, securitySigner, sgnBody } from './resign.js';
+import { Lookup, type RequestContext } from './lookup.js';
+import { type Fetched, RemoteFetch } from './remote-fetch.js';
 import type { Resolution } from './resolution.js';
-import type { CacheFill, ResolverCache } from './resolver-cache.js';
-import { SearchLimiter, type SearchLimitOptions } from './search-limit.js';
-import { SharedFetches } from './shared-fetch.js';
-import type { Store } from './store.js';
-import { TftpClusterUpstream } from './tftp-upstream.js';
-import { TieredCache } from './tiered-cache.js';
+import type { ResolverCache } from './resolver-cache.js';
 import {
-  type ClusterConfig,
-  DEFAULT_PRIMARY_ID,
-  normalizeIp,
-  parseHostPort,
-  type TopologyViolation,
-  validateTopology,
-} from './topology.js';
-import type { AddressStatus, Upstream, UpstreamReporter, UpstreamResult } from './upstream.js';
-import { fetchIntoFill } from './upstream-fill.js';
+  budgetOf,
+  makeSettings,
+  type ResolverComponents,
+  type ResolverInit,
+  resolveCacheOptions,
+  type Settings,
+  sameUpstreamSettings,
+} from './resolver-settings.js';
+import { SearchLimiter } from './search-limit.js';
+import { SharedFetches } from './shared-fetch.js';
+import { TieredCache } from './tiered-cache.js';
+import { type ClusterConfig, type TopologyViolation, validateTopology } from './topology.js';
 
-/** Largest `.sgn` file re-signed (it is read whole): larger ones fail rather than fill memory. */
-const MAX_RESIGN_BYTES = 16 * 1024 * 1024;
-
-/** Configuration of a {@link Resolver}: plain data, replaceable at run time with `reconfigure`. */
-export interface ResolverInit {
-  /** This proxy's cluster ID, that remote clusters peer back with (default `"primary"`). */
-  primaryId?: string;
-  /** Remote clusters, validated with `validateTopology`. */
-  clusters?: ClusterConfig[];
-  /** Glob patterns of common files, added to the defaults (RingList.xml[.sgn], locale files). */
-  commonFiles?: string[];
-  cache?: CacheOptions;
-  /** Ask the clusters all at once (bounded by `fanout`, first found wins) or one after another. */
-  lookup?: 'parallel' | 'sequential';
-  /** Clusters asked at once in parallel lookup (default 4). */
-  fanout?: number;
-  /** Cluster IDs asked first and preferred when several answer at once; others follow in order. */
-  preference?: string[];
-  /** Addresses of other proxies: their requests are served from the local store only. */
-  peerAddresses?: string[];
-  /** This proxy's own listen addresses: a cluster address equal to one is refused. */
-  listen?: string[];
-  /** Re-sign `.sgn` files from remote clusters with the proxy's key (default false: byte-identical). */
-  resign?: ResignOptions | false;
-  /** Per-packet timeout of the default cluster upstreams (default 1000 ms). */
-  upstreamTimeoutMs?: number;
-  /** Retransmissions per packet of the default cluster upstreams (default 1). */
-  upstreamRetries?: number;
-  /** Silence after which the default cluster upstreams ask a cluster's next address too (default 300 ms). */
-  upstreamHedgeMs?: number;
-  /** Bounds on remote searches at once, in total and per requesting address (see search-limit.ts). */
-  searchLimits?: SearchLimitOptions;
-}
-
-/** Collaborators of a {@link Resolver}: objects, not configuration. */
-export interface ResolverComponents {
-  /** The proxy's own files. */
-  store: Store;
-  /** Builds the upstream of a cluster (default: TFTP, or HTTP when it only has `http` addresses). */
-  upstreamFactory?: (cluster: ClusterConfig) => Upstream;
-  /** Source of `refreshDiscovery()`. */
-  discovery?: DiscoverySource;
-  /** Re-signs `.sgn` files when `resign` is set (default: @ptftp/security's `signSgn`). */
-  signer?: Signer;
-  /**
-   * Where files learned from remote clusters are kept (default: a {@link TieredCache} built from
-   * `init.cache`, memory + disk, closed with the resolver). A cache given here is the caller's
-   * to close, and `init.cache` then sets only the lifetimes it is asked for and the budget.
-   */
-  cache?: ResolverCache;
-}
-
-/** What the server knows about one request. */
-export interface RequestContext {
-  remoteAddress?: string;
-  /**
-   * The request came from another proxy (a ptftp upstream marks it: TFTP option
-   * `ptftp-proxied 1`, HTTP header `X-Ptftp-Proxied: 1`). It is answered from the local store
-   * only and never forwarded, so misconfigured proxies cannot loop.
-   */
-  proxied?: boolean;
-  signal?: AbortSignal;
-  transport?: 'tftp' | 'http';
-}
-
-/** Per-cluster health, as {@link Resolver.clusterStatus} reports it. */
-export interface ClusterStatus {
-  id: string;
-  enabled: boolean;
-  addresses: AddressStatus[];
-}
-
-interface Settings {
-  primaryId: string;
-  lookup: 'parallel' | 'sequential';
-  fanout: number;
-  preference: string[];
-  peers: Set<string>;
-  listen: string[];
-  common: CommonFiles;
-  signer: Signer | undefined;
-  upstreamTimeoutMs: number | undefined;
-  upstreamRetries: number | undefined;
-  upstreamHedgeMs: number | undefined;
-}
-
-/** One immutable view of the remote clusters; a request keeps the one it started with. */
-interface Topology {
-  clusters: ClusterConfig[];
-  upstreams: Map<string, Upstream>;
-  /** Enabled cluster IDs in asking order (preference first). */
-  order: string[];
-}
-
-/** Remote files larger than this are served while they arrive; smaller ones once complete. */
-const STREAM_ABOVE_BYTES = 256 * 1024;
-
-type Attempt =
-  | {
-      kind: 'found';
-      clusterId: string;
-      /** The file, arriving; `done` settles when the upstream is through. */
-      fill: CacheFill;
-      done: Promise<UpstreamResult>;
-      address: string | undefined;
-      /** The upstream returned the file whole (it did not stream into the fill). */
-      whole: boolean;
-      /** Aborts this cluster's fetch (a losing parallel answer). */
-      abort?: (reason: unknown) => void;
-    }
-  | { kind: 'missing'; clusterId: string }
-  | { kind: 'unreachable'; clusterId: string; error: unknown };
-
-interface Fetched {
-  /** The file (complete, or still arriving); the fetch holds a reference until `completion`. */
-  content: Content;
-  clusterId: string;
-  address: string | undefined;
-  /** Settles once the file is complete and cached (or failed); until then requests join it. */
-  completion: Promise<void>;
-}
+/*
+ * The resolver's coordinator. Its rooms: lookup.ts (the lookup order of one request),
+ * remote-fetch.ts (one shared remote search and the fill of its file), search-strategies.ts
+ * (sequential or parallel asking), clusters.ts (the topology and its upstreams' lifecycle),
+ * resolver-settings.ts (configuration). What stays here: the public API, configuration
+ * changes, flushes, listener tracking and close.
+ */
 
 // typed-emitter is a CommonJS type-only package; under NodeNext its default export is reached
 // through the namespace.
@@ -201,7 +61,7 @@ const Emitter = EventEmitter as unknown as new () => TypedEmitter<ResolverEvents
 export class Resolver extends Emitter {
   readonly #components: ResolverComponents;
   #settings: Settings;
-  #topology: Topology;
+  readonly #clusters: Clusters;
   readonly #cache: ResolverCache;
   /** True when the cache was built here (then reconfigured and closed here). */
   readonly #ownCache: boolean;
@@ -209,9 +69,7 @@ export class Resolver extends Emitter {
   readonly #budget: FetchBudget;
   readonly #shared = new SharedFetches<Fetched>({ linger: (f) => f.completion });
   readonly #searchLimit: SearchLimiter;
-  /** Upstreams still in use by a fetch, and those retired by a reconfiguration. */
-  readonly #busy = new Map<Upstream, number>();
-  readonly #retired = new Set<Upstream>();
+  readonly #lookup: Lookup;
   #discoveryRun = 0;
   /** Bumped by every flush: a lookup that started before it must not re-fill the cache. */
   #flushes = 0;
@@ -224,14 +82,34 @@ export class Resolver extends Emitter {
     this.#trackListeners();
     if (!components?.store) throw new InvalidArgumentError('components.store', 'a store is required');
     this.#components = components;
-    this.#settings = this.#makeSettings(init);
+    this.#settings = makeSettings(init, components);
     this.#searchLimit = new SearchLimiter(init.searchLimits);
     const clusters = this.#validate(init.clusters ?? [], this.#settings);
-    this.#topology = this.#makeTopology(clusters, this.#settings, undefined);
+    this.#clusters = new Clusters(clusters, this.#settings, components);
     this.#cacheOptions = resolveCacheOptions(init.cache);
     this.#ownCache = components.cache === undefined;
     this.#cache = components.cache ?? new TieredCache(this.#cacheOptions);
     this.#budget = new FetchBudget(budgetOf(this.#cacheOptions));
+    // Late-bound: a listener-side wrapper of `emit` (a spy, a tracer) sees the rooms' events too.
+    const emit: EmitResolverEvent = (event, ...args) => this.emit(event, ...args);
+    const remote = new RemoteFetch({
+      cache: this.#cache,
+      budget: this.#budget,
+      clusters: this.#clusters,
+      closing: this.#closing.signal,
+      closed: () => this.#closed,
+      flushes: () => this.#flushes,
+      emit,
+    });
+    this.#lookup = new Lookup({
+      store: components.store,
+      cache: this.#cache,
+      shared: this.#shared,
+      searchLimit: this.#searchLimit,
+      remote,
+      listened: this.#listened,
+      emit,
+    });
   }
 
   /**
@@ -245,110 +123,7 @@ export class Resolver extends Emitter {
     if (this.#closed) throw new ClosedError('resolver closed');
     if (ctx.signal?.aborted) throw new AbortedError('request aborted', { cause: ctx.signal.reason });
     const canonical = canonicalFileName(name);
-    const settings = this.#settings;
-    const topology = this.#topology;
-    const elapsed = () => performance.now() - started;
-
-    const local = await this.#components.store.get(
-      canonical,
-      ctx.signal ? { signal: ctx.signal } : undefined,
-    );
-    if (local) {
-      if (this.#listened.has('resolved')) {
-        const common = settings.common.matches(canonical);
-        this.emit('resolved', {
-          name: canonical,
-          source: 'local',
-          bytes: local.size,
-          durationMs: elapsed(),
-          common,
-        });
-      }
-      return {
-        name: canonical,
-        content: local.content ?? bufferContent(local.data ?? new Uint8Array(0), { version: local.version }),
-        size: local.size,
-        source: 'local',
-        version: local.version,
-      };
-    }
-
-    if (ctx.proxied || this.#isPeer(ctx.remoteAddress, settings)) {
-      this.emit('loopRefused', { name: canonical, remoteAddress: ctx.remoteAddress });
-      this.emit('notFound', { name: canonical, reason: 'proxied' });
-      throw new LoopRefusedError(canonical);
-    }
-
-    const hit = await this.#cache.get(canonical);
-    if (hit?.kind === 'file') {
-      const file = hit.file;
-      if (this.#listened.has('cacheHit')) this.emit('cacheHit', { name: canonical });
-      if (this.#listened.has('resolved')) {
-        this.emit('resolved', {
-          name: canonical,
-          source: 'cache',
-          clusterId: file.clusterId,
-          address: file.address,
-          bytes: file.size,
-          durationMs: elapsed(),
-          common: settings.common.matches(canonical),
-        });
-      }
-      return {
-        name: canonical,
-        content: file.content,
-        size: file.size,
-        source: 'cache',
-        clusterId: file.clusterId,
-        address: file.address,
-        version: file.version,
-      };
-    }
-    if (hit?.kind === 'negative') {
-      this.emit('cacheHit', { name: canonical, negative: true });
-      this.emit('notFound', { name: canonical, reason: 'negative-cache' });
-      throw new FileNotFoundError(canonical);
-    }
-    this.emit('cacheMiss', { name: canonical });
-    const common = settings.common.matches(canonical);
-
-    if (this.#shared.has(canonical)) this.emit('coalesced', { name: canonical });
-    let fetched: Fetched;
-    try {
-      fetched = await this.#shared.run(
-        canonical,
-        (signal) =>
-          this.#searchLimit.run(ctx.remoteAddress, signal, () =>
-            this.#fetchBudgeted(canonical, common, topology, settings, signal),
-          ),
-        ctx.signal,
-      );
-    } catch (err) {
-      if (err instanceof FileNotFoundError) {
-        this.emit('notFound', { name: canonical, reason: err.cause ? 'unreachable' : 'nowhere' });
-      }
-      throw err;
-    }
-    // One reference per request; the fetch keeps its own until the file is complete.
-    const content = fetched.content.retain();
-    this.emit('resolved', {
-      name: canonical,
-      source: 'cluster',
-      clusterId: fetched.clusterId,
-      address: fetched.address,
-      bytes: content.size ?? 0,
-      durationMs: elapsed(),
-      common,
-    });
-    return {
-      name: canonical,
-      content,
-      size: content.size,
-      source: 'cluster',
-      clusterId: fetched.clusterId,
-      ...(fetched.address !== undefined && { address: fetched.address }),
-      version: content.version,
-    };
+    return this.#lookup.resolve(canonical, ctx, this.#settings, this.#clusters.topology, started);
   }
 
   /**
@@ -387,9 +162,13 @@ export class Resolver extends Emitter {
    * clusters (manual or discovered). Cached files of removed or changed clusters are dropped.
    */
   reconfigure(init: ResolverInit): void {
-    const settings = this.#makeSettings(init);
+    const settings = makeSettings(init, this.#components);
     // Omitted clusters are kept, but re-checked: the new listen addresses or primary may refuse them.
-    const clusters = this.#validate(init.clusters ?? this.#topology.clusters, settings, 'reconfigure');
+    const clusters = this.#validate(
+      init.clusters ?? this.#clusters.topology.clusters,
+      settings,
+      'reconfigure',
+    );
     const previous = this.#settings;
     this.#settings = settings;
     this.#searchLimit.configure(init.searchLimits);
@@ -446,16 +225,12 @@ export class Resolver extends Emitter {
 
   /** Health of every address of every cluster, in configured order. */
   clusterStatus(): ClusterStatus[] {
-    return this.#topology.clusters.map((c) => {
-      const up = this.#topology.upstreams.get(c.id);
-      const addresses = up?.status?.() ?? c.tftp.map((address) => ({ address, healthy: true, failures: 0 }));
-      return { id: c.id, enabled: c.enabled !== false, addresses };
-    });
+    return this.#clusters.status();
   }
 
   /** The clusters in effect. */
   get clusters(): ClusterConfig[] {
-    return this.#topology.clusters.map((c) => ({ ...c }));
+    return this.#clusters.topology.clusters.map((c) => ({ ...c }));
   }
 
   /** The cache settings in effect, defaults filled in. */
@@ -509,43 +284,8 @@ export class Resolver extends Emitter {
     this.#closed = true;
     this.#closing.abort(new AbortedError('resolver closed'));
     this.#shared.abortAll(new AbortedError('resolver closed'));
-    for (const up of this.#topology.upstreams.values()) up.close?.();
-    for (const up of this.#retired) up.close?.();
-    this.#retired.clear();
+    this.#clusters.close();
     if (this.#ownCache) void this.#cache.close();
-  }
-
-  #makeSettings(init: ResolverInit): Settings {
-    const fanout = init.fanout ?? 4;
-    if (!Number.isInteger(fanout) || fanout < 1)
-      throw new InvalidArgumentError('fanout', 'must be an integer >= 1');
-    if (init.lookup !== undefined && init.lookup !== 'parallel' && init.lookup !== 'sequential') {
-      throw new InvalidArgumentError('lookup', "must be 'parallel' or 'sequential'");
-    }
-    for (const [k, v] of Object.entries(init.cache ?? {})) {
-      if (k === 'dir') {
-        if (v !== undefined && typeof v !== 'string')
-          throw new InvalidArgumentError('cache.dir', 'must be a string');
-      } else if (v !== undefined && (typeof v !== 'number' || !(v >= 0))) {
-        throw new InvalidArgumentError(`cache.${k}`, 'must be a number >= 0');
-      }
-    }
-    const peers = new Set<string>();
-    for (const p of init.peerAddresses ?? []) peers.add(parseHostPort(p)?.host ?? normalizeIp(p));
-    const signer = init.resign ? (this.#components.signer ?? securitySigner(init.resign)) : undefined;
-    return {
-      primaryId: init.primaryId ?? DEFAULT_PRIMARY_ID,
-      lookup: init.lookup ?? 'parallel',
-      fanout,
-      preference: init.preference ?? [],
-      peers,
-      listen: init.listen ?? [],
-      common: new CommonFiles(init.commonFiles),
-      signer,
-      upstreamTimeoutMs: init.upstreamTimeoutMs,
-      upstreamRetries: init.upstreamRetries,
-      upstreamHedgeMs: init.upstreamHedgeMs,
-    };
   }
 
   #validate(clusters: unknown[], settings: Settings, source?: 'reconfigure'): ClusterConfig[] {
@@ -558,18 +298,8 @@ export class Resolver extends Emitter {
   }
 
   #applyClusters(clusters: ClusterConfig[], source: 'reconfigure' | 'discovery', previous: Settings): void {
-    const before = this.#topology;
-    const reuse = sameUpstreamSettings(previous, this.#settings) ? before : undefined;
-    const next = this.#makeTopology(clusters, this.#settings, reuse);
-    const reused = new Set(next.upstreams.values());
-    for (const up of before.upstreams.values()) if (!reused.has(up)) this.#retire(up);
-    const gone = new Set<string>();
-    for (const old of before.clusters) {
-      const now = clusters.find((c) => c.id === old.id);
-      if (!now || JSON.stringify(now) !== JSON.stringify(old)) gone.add(old.id);
-    }
-    this.#topology = next;
-    const added = clusters.some((c) => !before.clusters.some((old) => old.id === c.id));
+    const reuse = sameUpstreamSettings(previous, this.#settings);
+    const { next, gone, added } = this.#clusters.apply(clusters, this.#settings, reuse);
     if (added || gone.size > 0) {
       // A "not found" was the answer of the clusters as they were; a new or changed cluster
       // may have the file, so a phone of that cluster must not wait out the negative TTL.
@@ -582,379 +312,6 @@ export class Resolver extends Emitter {
     }
     this.emit('topologyChange', { clusters: next.clusters, source });
   }
-
-  #makeTopology(clusters: ClusterConfig[], settings: Settings, previous: Topology | undefined): Topology {
-    const upstreams = new Map<string, Upstream>();
-    for (const c of clusters) {
-      const old = previous?.clusters.find((p) => p.id === c.id);
-      const oldUp = previous?.upstreams.get(c.id);
-      // Unchanged clusters keep their upstream, and with it the health learned so far.
-      if (old && oldUp && JSON.stringify(old) === JSON.stringify(c)) {
-        upstreams.set(c.id, oldUp);
-      } else upstreams.set(c.id, this.#makeUpstream(c, settings));
-    }
-    const enabled = clusters.filter((c) => c.enabled !== false).map((c) => c.id);
-    const preferred = settings.preference.filter((id) => enabled.includes(id));
-    const order = [...preferred, ...enabled.filter((id) => !preferred.includes(id))];
-    return { clusters, upstreams, order };
-  }
-
-  #makeUpstream(cluster: ClusterConfig, settings: Settings): Upstream {
-    if (this.#components.upstreamFactory) return this.#components.upstreamFactory(cluster);
-    if (cluster.tftp.length === 0 && cluster.http && cluster.http.length > 0) {
-      return new HttpUpstream(cluster.id, cluster.http, {
-        timeoutMs: settings.upstreamTimeoutMs,
-        hedgeMs: settings.upstreamHedgeMs,
-      });
-    }
-    return new TftpClusterUpstream(cluster, {
-      timeoutMs: settings.upstreamTimeoutMs,
-      retries: settings.upstreamRetries,
-      hedgeMs: settings.upstreamHedgeMs,
-    });
-  }
-
-  #retire(up: Upstream): void {
-    if ((this.#busy.get(up) ?? 0) === 0) up.close?.();
-    else this.#retired.add(up);
-  }
-
-  #isPeer(remoteAddress: string | undefined, settings: Settings): boolean {
-    if (remoteAddress === undefined || settings.peers.size === 0) return false;
-    return settings.peers.has(normalizeIp(remoteAddress));
-  }
-
-  /**
-   * A remote search within the fetch budget: it waits for room (bounded), else the request
-   * gets "server busy". The room is given back when the file is complete or the search failed.
-   */
-  async #fetchBudgeted(
-    name: string,
-    common: boolean,
-    topology: Topology,
-    settings: Settings,
-    signal: AbortSignal,
-  ): Promise<Fetched> {
-    const ticket = await this.#budget.acquire(signal);
-    try {
-      return await this.#fetchRemote(name, common, topology, settings, signal, ticket);
-    } catch (err) {
-      ticket.done();
-      throw err;
-    }
-  }
-
-  /** The whole remote search for one name; shared by every concurrent request for it. */
-  async #fetchRemote(
-    name: string,
-    common: boolean,
-    topology: Topology,
-    settings: Settings,
-    signal: AbortSignal,
-    ticket: FetchTicket,
-  ): Promise<Fetched> {
-    const flushes = this.#flushes;
-    const failures: Array<{ address: string; error: unknown }> = [];
-    const device = common ? undefined : deviceOf(name);
-    let candidates = topology.order;
-    let found: Attempt | undefined;
-
-    const learned = device === undefined ? undefined : await this.#cache.affinity(device);
-    if (
-      device !== undefined &&
-      learned !== undefined &&
-      topology.upstreams.has(learned) &&
-      candidates.includes(learned)
-    ) {
-      const first = await this.#ask(learned, name, topology, signal, ticket);
-      if (first.kind === 'found') found = first;
-      else {
-        if (first.kind === 'unreachable') failures.push({ address: learned, error: first.error });
-        // The phone may have moved: forget, then search everywhere else.
-        await this.#cache.forgetAffinity(device);
-        this.emit('affinityMiss', { device, clusterId: learned });
-        candidates = candidates.filter((id) => id !== learned);
-      }
-    }
-
-    if (!found) {
-      const result =
-        settings.lookup === 'sequential'
-          ? await this.#sequential(candidates, name, topology, signal, ticket)
-          : await this.#parallel(candidates, name, topology, settings, signal, ticket);
-      failures.push(...result.failures);
-      found = result.found;
-    }
-
-    if (found?.kind !== 'found') {
-      if (failures.length > 0) {
-        // Some cluster could not be asked: "not found" is not certain. It is neither cached nor
-        // said: a phone told "not found" may fall back to its default configuration, so the
-        // answer is "unreachable" (front ends say "try again"), never ERROR 1.
-        throw new UpstreamUnreachableError(
-          failures.map((f) => f.address).join(','),
-          failures,
-          `no cluster had ${name}, and ${failures.length} could not be asked`,
-        );
-      }
-      if (flushes === this.#flushes) this.#cache.setNegative(name);
-      throw new FileNotFoundError(name);
-    }
-
-    const winner = found;
-    // Not cached when an operator flushed meanwhile (the answer may be the stale state they
-    // meant to drop) or the cluster left or changed in a reconfiguration.
-    const cacheable = () =>
-      !this.#closed &&
-      flushes === this.#flushes &&
-      this.#topology.upstreams.get(winner.clusterId) === topology.upstreams.get(winner.clusterId);
-    const learn = async () => {
-      if (device !== undefined) await this.#cache.learnAffinity(device, winner.clusterId);
-    };
-    if (settings.signer && isResignable(name)) {
-      const signed = await this.#resign(winner, name, settings.signer);
-      ticket.done();
-      if (cacheable()) {
-        await this.#cache.set(name, signed, device === undefined ? {} : { device });
-        await learn();
-      }
-      return {
-        content: signed.content,
-        clusterId: winner.clusterId,
-        address: signed.address,
-        completion: Promise.resolve(),
-      };
-    }
-    // The rest of the file arrives in the background; requests read it as it comes.
-    const completion = winner.done
-      .then(async (res) => {
-        const store = cacheable();
-        await winner.fill.finish(
-          { clusterId: winner.clusterId, address: res.address },
-          { store, ...(device !== undefined && { device }) },
-        );
-        if (store) await learn();
-      })
-      .catch((err: unknown) => {
-        winner.fill.fail(err);
-        if (!(err instanceof AbortedError))
-          this.emit('upstreamError', { clusterId: winner.clusterId, address: '', error: err });
-      })
-      .finally(() => ticket.done());
-    // An upstream that answered with the whole file (it ignored the sink) has nothing left to
-    // stream; a small file (a configuration, a trust list) is in within a few round trips: both
-    // are complete and cached, with their version, before anyone is answered. A large one is
-    // served while it arrives: the first phone's first DATA leaves with the upstream's first block.
-    const size = winner.fill.content.size;
-    if (winner.whole || (size !== undefined && size <= STREAM_ABOVE_BYTES)) await completion;
-    return { content: winner.fill.content, clusterId: winner.clusterId, address: winner.address, completion };
-  }
-
-  /** Waits for the whole `.sgn` file and re-signs it; the result is a small file in memory. */
-  async #resign(
-    found: FoundAttempt,
-    name: string,
-    signer: Signer,
-  ): Promise<{ content: Content; size: number; version: string; clusterId: string; address: string }> {
-    let res: UpstreamResult;
-    let original: Uint8Array;
-    // Held while reading: the fill gives its own reference back when it ends.
-    const held = found.fill.content.retain();
-    try {
-      res = await found.done;
-      if ((found.fill.content.size ?? found.fill.written) > MAX_RESIGN_BYTES)
-        throw new Error(`${name} is larger than ${MAX_RESIGN_BYTES} bytes: not re-signed`);
-      await found.fill.finish({ clusterId: found.clusterId, address: res.address }, { store: false });
-      original = await readAll(held);
-    } catch (err) {
-      found.fill.fail(err);
-      throw err;
-    } finally {
-      held.release();
-    }
-    const data = await signer(await sgnBody(original), name);
-    const version = createHash('sha256').update(data).digest('hex').slice(0, 16);
-    return {
-      content: bufferContent(data, { version }),
-      size: data.byteLength,
-      version,
-      clusterId: found.clusterId,
-      address: res.address,
-    };
-  }
-
-  async #sequential(
-    ids: string[],
-    name: string,
-    topology: Topology,
-    signal: AbortSignal,
-    ticket: FetchTicket,
-  ): Promise<{ found?: Attempt; failures: Array<{ address: string; error: unknown }> }> {
-    const failures: Array<{ address: string; error: unknown }> = [];
-    for (const id of ids) {
-      const attempt = await this.#ask(id, name, topology, signal, ticket);
-      if (attempt.kind === 'found') return { found: attempt, failures };
-      if (attempt.kind === 'unreachable') failures.push({ address: id, error: attempt.error });
-    }
-    return { failures };
-  }
-
-  /**
-   * Asks up to `fanout` clusters at once, starting the next when one answers "not found".
-   * The first cluster that has the file wins; answers that arrive in the same turn of the
-   * event loop are ranked by preference. The others are aborted.
-   */
-  #parallel(
-    ids: string[],
-    name: string,
-    topology: Topology,
-    settings: Settings,
-    signal: AbortSignal,
-    ticket: FetchTicket,
-  ): Promise<{ found?: Attempt; failures: Array<{ address: string; error: unknown }> }> {
-    return new Promise((resolve, reject) => {
-      const failures: Array<{ address: string; error: unknown }> = [];
-      const running = new Map<string, AbortController>();
-      const winners: Array<{ rank: number; attempt: FoundAttempt }> = [];
-      let next = 0;
-      let settled = false;
-
-      const finish = (value?: { found?: Attempt; failures: typeof failures }, error?: unknown) => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        for (const c of running.values()) c.abort(new AbortedError('another cluster answered first'));
-        running.clear();
-        if (error !== undefined) reject(error);
-        else resolve(value!);
-      };
-      const onAbort = () => finish(undefined, new AbortedError('fetch aborted', { cause: signal.reason }));
-      signal.addEventListener('abort', onAbort, { once: true });
-
-      const launch = () => {
-        while (!settled && winners.length === 0 && running.size < settings.fanout && next < ids.length) {
-          const rank = next++;
-          const id = ids[rank]!;
-          const controller = new AbortController();
-          running.set(id, controller);
-          this.#ask(id, name, topology, controller.signal, ticket).then(
-            (attempt) => {
-              running.delete(id);
-              if (attempt.kind === 'found') attempt.abort = (reason) => controller.abort(reason);
-              if (settled) {
-                if (attempt.kind === 'found') dropAttempt(attempt);
-                return;
-              }
-              if (attempt.kind === 'found') {
-                winners.push({ rank, attempt });
-                if (winners.length === 1) {
-                  setImmediate(() => {
-                    winners.sort((a, b) => a.rank - b.rank);
-                    // Answers that lost (or all of them, when the search was aborted meanwhile).
-                    for (const w of winners.slice(settled ? 0 : 1)) dropAttempt(w.attempt);
-                    finish({ found: winners[0]!.attempt, failures });
-                  });
-                }
-                return;
-              }
-              if (attempt.kind === 'unreachable') failures.push({ address: id, error: attempt.error });
-              launch();
-              if (running.size === 0 && next >= ids.length && winners.length === 0) finish({ failures });
-            },
-            (err) => {
-              running.delete(id);
-              if (settled) return;
-              finish(undefined, err);
-            },
-          );
-        }
-      };
-      launch();
-      if (running.size === 0 && winners.length === 0) finish({ failures });
-    });
-  }
-
-  /**
-   * One cluster, one name: found (the file has started to arrive), missing, or unreachable.
-   * Rejects only when aborted.
-   */
-  async #ask(
-    clusterId: string,
-    name: string,
-    topology: Topology,
-    requestSignal: AbortSignal,
-    ticket: FetchTicket,
-  ): Promise<Attempt> {
-    const upstream = topology.upstreams.get(clusterId)!;
-    let reported = false;
-    const reporter: UpstreamReporter = {
-      error: (address, error) => {
-        reported = true;
-        this.emit('upstreamError', { clusterId, address, error });
-      },
-      failover: (from, to) => this.emit('failover', { clusterId, from, to }),
-    };
-    this.emit('upstreamFetch', { name, clusterId });
-    this.#busy.set(upstream, (this.#busy.get(upstream) ?? 0) + 1);
-    // The fetch may outlive the search (the file streams on): closing the resolver ends it too.
-    const signal = AbortSignal.any([requestSignal, this.#closing.signal]);
-    const fill = this.#cache.fill(name);
-    let done: Promise<UpstreamResult> | undefined;
-    try {
-      const started = await fetchIntoFill(upstream, name, fill, { signal, reporter, ticket });
-      done = started.done;
-      return { kind: 'found', clusterId, fill, done, address: started.address, whole: started.whole };
-    } catch (err) {
-      fill.fail(err);
-      if (signal.aborted) throw new AbortedError('fetch aborted', { cause: err });
-      const code = (err as { code?: string } | undefined)?.code;
-      if (code === 'PTFTP_ERR_NOT_FOUND') return { kind: 'missing', clusterId };
-      if (!reported) {
-        const address = err instanceof UpstreamUnreachableError ? (err.attempts.at(-1)?.address ?? '') : '';
-        this.emit('upstreamError', { clusterId, address, error: err });
-      }
-      return { kind: 'unreachable', clusterId, error: err };
-    } finally {
-      // In use until the upstream is through with the file, not only until it started.
-      const idle = () => {
-        const n = (this.#busy.get(upstream) ?? 1) - 1;
-        if (n === 0) {
-          this.#busy.delete(upstream);
-          if (this.#retired.delete(upstream)) upstream.close?.();
-        } else this.#busy.set(upstream, n);
-      };
-      if (done) done.then(idle, idle);
-      else idle();
-    }
-  }
-}
-
-type FoundAttempt = Extract<Attempt, { kind: 'found' }>;
-
-/** A cluster's answer that is not used: its fetch is stopped and nothing of it kept. */
-function dropAttempt(attempt: FoundAttempt): void {
-  const reason = new AbortedError('another cluster answered first');
-  attempt.abort?.(reason);
-  attempt.fill.fail(reason);
-  attempt.done.catch(() => {});
-}
-
-/** Cache settings with defaults filled in. */
-function resolveCacheOptions(opts: CacheOptions = {}): Required<CacheOptions> {
-  return {
-    ttlSeconds: opts.ttlSeconds ?? DEFAULT_CACHE_TTL_SECONDS,
-    negativeTtlSeconds: opts.negativeTtlSeconds ?? DEFAULT_NEGATIVE_TTL_SECONDS,
-    maxBytes: opts.maxBytes ?? DEFAULT_CACHE_MAX_BYTES,
-    dir: opts.dir ?? defaultCacheDir(),
-    diskMaxBytes: opts.diskMaxBytes ?? DEFAULT_CACHE_DISK_MAX_BYTES,
-    maxFetches: opts.maxFetches ?? DEFAULT_MAX_FETCHES,
-    maxInflightBytes: opts.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES,
-    budgetWaitMs: opts.budgetWaitMs ?? DEFAULT_BUDGET_WAIT_MS,
-  };
-}
-
-function budgetOf(o: Required<CacheOptions>): FetchBudgetOptions {
-  return { maxFetches: o.maxFetches, maxInflightBytes: o.maxInflightBytes, waitMs: o.budgetWaitMs };
 }
 
 /** What {@link Resolver.cacheStats} reports. */
@@ -975,12 +332,4 @@ export interface ResolverCacheStats {
   waiting: number;
   /** Fetches refused "server busy" for want of room, since start. */
   refusals: number;
-}
-
-function sameUpstreamSettings(a: Settings, b: Settings): boolean {
-  return (
-    a.upstreamTimeoutMs === b.upstreamTimeoutMs &&
-    a.upstreamRetries === b.upstreamRetries &&
-    a.upstreamHedgeMs === b.upstreamHedgeMs
-  );
 }

@@ -8,7 +8,7 @@
  */
 import { AbortedError, ServerBusyError } from '@ptftp/protocol';
 
-/** Bounds of {@link SearchLimiter}. */
+/** Bounds on remote searches (`ResolverInit.searchLimits`), kept by the resolver's `SearchLimiter`. */
 export interface SearchLimitOptions {
   /** Remote searches running at once, all sources (default 256). */
   maxSearches?: number;

@@ -27,7 +27,7 @@ describe('@ptftp/resolver footprint', () => {
 
   it('the first use of a .sgn helper loads them', () => {
     const loaded = loadedAfter(
-      "const r = require('@ptftp/resolver'); await r.sgnBody(new Uint8Array(0)).catch(() => {})",
+      "const r = require('@ptftp/resolver/internal'); await r.sgnBody(new Uint8Array(0)).catch(() => {})",
     );
     expect(loaded.some((f) => /[\\/]security[\\/]dist/.test(f))).toBe(true);
   });

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CommonFiles, canonicalFileName, deviceOf, globToRegExp } from '../src/index.js';
+import { CommonFiles } from '../src/common-files.js';
+import { canonicalFileName, deviceOf } from '../src/index.js';
+import { globToRegExp } from '../src/internal.js';
 
 describe('common files (proxy-tftp.md: ringlist.xml.sgn and locale files come from the local copy)', () => {
   const common = new CommonFiles(['Desktops/**', 'Dialplans/*.xml']);

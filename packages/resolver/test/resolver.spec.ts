@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { type Content, FileNotFoundError, readAll } from '@ptftp/protocol';
 import { generateSigningCertificate, signSgn, verifySgn } from '@ptftp/security';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DeviceAffinity } from '../src/affinity.js';
 import {
   type ClusterConfig,
-  DeviceAffinity,
   MemoryStore,
   Resolver,
   type ResolverComponents,
