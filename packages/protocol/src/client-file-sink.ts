@@ -5,7 +5,7 @@
  * reused: a 20 MB download touches 3 MiB of fresh memory, not 20 MB (first-touch page faults
  * were a third of a stream-to-file download's CPU).
  */
-import { close, open, unlink, write } from 'node:fs';
+import { close, fstat, open, unlink, write } from 'node:fs';
 import type { TftpNegotiated } from './client-options.js';
 import type { ReadSink } from './client-sink.js';
 
@@ -31,6 +31,8 @@ export class FileSink implements ReadSink {
   #resolve!: (r: TftpFileResult) => void;
   #reject!: (e: Error) => void;
   #fd = -1;
+  /** Only a regular file is removed on failure: never a device or a FIFO given as the path. */
+  #regular = false;
   #negotiated: TftpNegotiated | undefined;
   /** The buffer being filled, and how much of it is. */
   #current: Buffer | undefined;
@@ -67,11 +69,15 @@ export class FileSink implements ReadSink {
   open(): Promise<void> {
     return new Promise((resolve, reject) => {
       open(this.#path, this.#flags, (err, fd) => {
-        if (err) reject(err);
-        else {
-          this.#fd = fd;
-          resolve();
+        if (err) {
+          reject(err);
+          return;
         }
+        this.#fd = fd;
+        fstat(fd, (statErr, stats) => {
+          this.#regular = !statErr && stats.isFile();
+          resolve();
+        });
       });
     });
   }
@@ -171,8 +177,10 @@ export class FileSink implements ReadSink {
     const failure = this.#failure;
     const done = (closeErr: NodeJS.ErrnoException | null) => {
       if (failure || closeErr) {
+        const err = failure ?? (closeErr as Error);
         // Never leave part of a file behind.
-        unlink(this.#path, () => this.#reject(failure ?? (closeErr as Error)));
+        if (this.#regular) unlink(this.#path, () => this.#reject(err));
+        else this.#reject(err);
         return;
       }
       // A file that was never started (no answer) cannot succeed; end() comes only after start().
