@@ -116,7 +116,12 @@ describe('tftpGetFile never leaves part of a download', () => {
     'a disk that fails (ENOSPC, /dev/full) stops the transfer with that error and removes no device',
     async () => {
       const data = pattern(8 * MiB);
-      const { port } = await startServer({ handler: files({ 'f.bin': data }) });
+      const { server, port } = await startServer({ handler: files({ 'f.bin': data }) });
+      // The server's side of the transfer ends with the client's ERROR, not with the last block.
+      const ended = new Promise<string>((resolve) => {
+        server.on('transferError', (e) => resolve(`error: ${e.message}`));
+        server.on('transferComplete', () => resolve('complete'));
+      });
       let received = 0;
       const err = await tftpGetFile({ host: '127.0.0.1', port }, 'f.bin', '/dev/full', {
         blksize: 1468,
@@ -130,6 +135,7 @@ describe('tftpGetFile never leaves part of a download', () => {
       expect(received).toBeGreaterThanOrEqual(MiB);
       expect(received).toBeLessThan(data.length);
       expect(statSync('/dev/full').isCharacterDevice()).toBe(true);
+      expect(await ended).toMatch(/^error: /);
     },
   );
 });
