@@ -155,10 +155,10 @@ const atftpMs = median(get.atftp);
 const getRows = Object.entries(get)
   .filter(([, xs]) => xs.length > 0)
   .map(([name, xs]) => [
-  name,
-  `${median(xs).toFixed(0)} ms`,
-  `${(((20_000_000 / median(xs)) * 1000) / 1e6).toFixed(1)} MB/s`,
-  `${(atftpMs / median(xs)).toFixed(2)}x`,
+    name,
+    `${median(xs).toFixed(0)} ms`,
+    `${(((20_000_000 / median(xs)) * 1000) / 1e6).toFixed(1)} MB/s`,
+    `${(atftpMs / median(xs)).toFixed(2)}x`,
   ]);
 const breakdownRows = Object.entries(getBreakdown)
   .filter(([, xs]) => xs.length > 0)

@@ -4,7 +4,7 @@
 // than through the ESM loader (docs/packages/cli.md, "Footprint").
 import module, { createRequire } from 'node:module';
 
-// Node 22.1+ keeps the compiled code of the modules we load on disk (V8 code cache), so the
+// Node 22.8+ keeps the compiled code of the modules we load on disk (V8 code cache), so the
 // next run skips most of the parse and compile (NODE_DISABLE_COMPILE_CACHE=1 turns it off).
 // Older Nodes lack the function and start as before.
 if (typeof module.enableCompileCache === 'function') {

@@ -41,9 +41,13 @@ async function askDhcpd6(config: string, request: Uint8Array) {
   writeFileSync(conf, config);
   // The script runs the client with this very node.
   process.env.NODE = process.execPath;
-  const r = await runCommand('unshare', ['--net', 'bash', script, conf, Buffer.from(request).toString('hex')], {
-    timeoutMs: 30_000,
-  });
+  const r = await runCommand(
+    'unshare',
+    ['--net', 'bash', script, conf, Buffer.from(request).toString('hex')],
+    {
+      timeoutMs: 30_000,
+    },
+  );
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return decodeDhcpv6Message(Buffer.from(r.stdout.trim(), 'hex'));

@@ -96,7 +96,10 @@ export class FileSink implements ReadSink {
         this.#fill = 0;
       }
       const n = Math.min(chunk.length - from, CHUNK - this.#fill);
-      this.#current.set(from === 0 && n === chunk.length ? chunk : chunk.subarray(from, from + n), this.#fill);
+      this.#current.set(
+        from === 0 && n === chunk.length ? chunk : chunk.subarray(from, from + n),
+        this.#fill,
+      );
       this.#fill += n;
       from += n;
       if (this.#fill === CHUNK) this.#enqueue();

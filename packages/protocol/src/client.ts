@@ -12,6 +12,7 @@
  * - more than `maxBytes`: {@link LimitError}; not the announced tsize: {@link SizeMismatchError}
  */
 import type { Readable } from 'node:stream';
+import { FileSink, type TftpFileResult } from './client-file-sink.js';
 import {
   checkFilename,
   resolveOptions,
@@ -21,13 +22,13 @@ import {
   type TftpTarget,
   type TftpTransferOptions,
 } from './client-options.js';
-import { FileSink, type TftpFileResult } from './client-file-sink.js';
 import { ReadSession } from './client-read.js';
 import { BufferSink, StreamSink, type TftpDownloadStream } from './client-sink.js';
 import { type BlockSource, BufferSource, StreamSource } from './client-source.js';
 import { WriteSession } from './client-write.js';
 import { InvalidArgumentError } from './errors.js';
 
+export type { TftpFileResult } from './client-file-sink.js';
 export type {
   TftpNegotiated,
   TftpPutOptions,
@@ -35,9 +36,7 @@ export type {
   TftpTarget,
   TftpTransferOptions,
 } from './client-options.js';
-export type { TftpFileResult } from './client-file-sink.js';
 export type { TftpDownloadStream } from './client-sink.js';
-export { parseTftpUrl, type TftpUrl } from './tftp-url.js';
 // What a client's caller narrows on, so that `@ptftp/protocol/client` alone is enough.
 export {
   AbortedError,
@@ -53,6 +52,7 @@ export {
   TftpRemoteError,
   TimeoutError,
 } from './errors.js';
+export { parseTftpUrl, type TftpUrl } from './tftp-url.js';
 
 /**
  * Download `filename` into one Buffer. Rejects (never resolves with part of the file) when the
@@ -146,7 +146,8 @@ export async function tftpGetFile(
   const t = resolveTarget(target);
   checkFilename(filename);
   const flags = opts?.flags ?? 'w';
-  if (flags !== 'w' && flags !== 'wx') throw new InvalidArgumentError('flags', `${String(flags)} is not 'w' or 'wx'`);
+  if (flags !== 'w' && flags !== 'wx')
+    throw new InvalidArgumentError('flags', `${String(flags)} is not 'w' or 'wx'`);
   const sink = new FileSink(path, flags);
   await sink.open();
   const session = new ReadSession(t, filename, o, sink);

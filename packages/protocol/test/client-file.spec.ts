@@ -49,7 +49,10 @@ describe('tftpGetFile writes the download in 1 MiB sequential writes', () => {
       const data = pattern(size);
       const { port } = await startServer({ handler: files({ 'f.bin': data }) });
       const path = join(dir, 'out.bin');
-      const r = await tftpGetFile({ host: '127.0.0.1', port }, 'f.bin', path, { blksize: 1468, windowsize: 16 });
+      const r = await tftpGetFile({ host: '127.0.0.1', port }, 'f.bin', path, {
+        blksize: 1468,
+        windowsize: 16,
+      });
       const written = await readFile(path);
       expect(written.length).toBe(size);
       expect(sha256(written)).toBe(sha256(data));
@@ -71,7 +74,9 @@ describe('tftpGetFile writes the download in 1 MiB sequential writes', () => {
     const { port } = await startServer({ handler: files({ 'f.bin': pattern(100) }) });
     const path = join(dir, 'out.bin');
     await writeFile(path, 'keep me');
-    await expect(tftpGetFile({ host: '127.0.0.1', port }, 'f.bin', path, { flags: 'wx' })).rejects.toMatchObject({
+    await expect(
+      tftpGetFile({ host: '127.0.0.1', port }, 'f.bin', path, { flags: 'wx' }),
+    ).rejects.toMatchObject({
       code: 'EEXIST',
     });
     expect(await readFile(path, 'utf8')).toBe('keep me');

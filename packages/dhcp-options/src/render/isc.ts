@@ -56,7 +56,7 @@ export function renderIsc6(plan: DhcpPlan): string {
     '# TFTP servers for IP phones (DHCPv6 option 17, enterprise 9), rendered by ptftp',
     '# ISC dhcpd -6 sends option 17 only to a client whose Option Request Option (6) asks',
     '# for 17, and no setting forces it (a dhcp6.oro append is ignored). Cisco phones ask for',
-    "# it; for clients that do not, use Kea (always-send) or dnsmasq (dhcp-option-force).",
+    '# it; for clients that do not, use Kea (always-send) or dnsmasq (dhcp-option-force).',
     'option space cisco code width 2 length width 2;',
     'option cisco.tftp-servers code 1 = array of ip6-address;',
     'option cisco.tftp-service code 2 = text;',
