@@ -5,8 +5,6 @@
 import { createReadStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 // The client entry alone: `get` does not load the server, content handles or node:crypto.
 import {
   InvalidArgumentError,
@@ -121,10 +119,16 @@ async function download(url: string, output: string | undefined, flags: Transfer
   opts.onNegotiated = (info) => {
     negotiated = info;
   };
-  const started = performance.now();
+  // process.hrtime rather than performance.now(): the latter loads perf_hooks on first use.
+  const started = process.hrtime.bigint();
   const target = output ?? basename(filename);
   try {
     if (target === '-') {
+      // node:stream is loaded only here: `get -o FILE` never needs it.
+      const [{ Writable }, { pipeline }] = await Promise.all([
+        import('node:stream'),
+        import('node:stream/promises'),
+      ]);
       opts.onProgress = (done, total) => {
         bytes = done;
         bar?.update(done, total);
@@ -160,7 +164,8 @@ async function download(url: string, output: string | undefined, flags: Transfer
   } finally {
     bar?.stop();
   }
-  io.stderr(`${summaryLine(bytes, performance.now() - started, url, target, negotiated)}\n`);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  io.stderr(`${summaryLine(bytes, ms, url, target, negotiated)}\n`);
 }
 
 /** What a finished download says on stderr: size, time, rate and what was negotiated. */
