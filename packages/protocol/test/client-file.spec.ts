@@ -4,6 +4,7 @@
  * complete leaves no file; a failing disk stops the transfer and is what the caller gets.
  */
 import { createHash } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -88,6 +89,29 @@ describe('tftpGetFile writes the download in 1 MiB sequential writes', () => {
     const r = await tftpGetFile({ host: '127.0.0.1', port }, 't.txt', path, { mode: 'netascii' });
     expect(await readFile(path, 'latin1')).toBe('one\ntwo\n');
     expect(r.bytes).toBe(8);
+  });
+});
+
+describe('tftpGetFile: a host name', () => {
+  it('is resolved (node:dns, loaded for names only) and the file lands byte for byte', async () => {
+    // Whatever "localhost" is on this machine, the server listens there.
+    const { address, family } = await lookup('localhost');
+    const data = pattern(70_000);
+    const { port } = await startServer({ handler: files({ 'f.bin': data }) }, [
+      family === 6 ? `[${address}]:0` : `${address}:0`,
+    ]);
+    const path = join(dir, 'named.bin');
+    const r = await tftpGetFile({ host: 'localhost', port }, 'f.bin', path);
+    expect(r.bytes).toBe(data.length);
+    expect(sha256(await readFile(path))).toBe(sha256(data));
+  });
+
+  it('a name that does not resolve: InvalidArgumentError naming the host, and no file', async () => {
+    const path = join(dir, 'nowhere.bin');
+    await expect(
+      tftpGetFile({ host: 'no-such-host.invalid', port: 69 }, 'f.bin', path),
+    ).rejects.toMatchObject({ code: 'PTFTP_ERR_INVALID_ARGUMENT', field: 'host' });
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 
