@@ -62,7 +62,7 @@ describe.skipIf(skip)('ptftp get', () => {
     expect((await readdir(outDir)).filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 
-  it('a file of several MiB (coalesced 1 MiB writes) arrives byte for byte at windowsize 16', async () => {
+  it('a file of several MiB (written by tftpGetFile in 1 MiB writes) arrives byte for byte at windowsize 16', async () => {
     const out = join(outDir, 'large.bin');
     const code = await run(
       ['get', url('large.bin'), '-o', out, '--blksize', '1468', '--windowsize', '16'],

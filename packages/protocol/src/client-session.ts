@@ -4,7 +4,6 @@
  * Subclasses (client-read.ts, client-write.ts) see typed packets only.
  */
 import dgram from 'node:dgram';
-import { lookup } from 'node:dns/promises';
 import { isIP, SocketAddress } from 'node:net';
 import type { ResolvedOptions } from './client-options.js';
 import {
@@ -101,6 +100,8 @@ export abstract class ClientSession {
       this.address = isIP(this.host) === 6 ? canonicalIPv6(this.host) : this.host;
     } else {
       try {
+        // Loaded only for a host name: an IP literal (the usual case) never pays for node:dns.
+        const { lookup } = await import('node:dns/promises');
         this.address = (await lookup(this.host)).address;
       } catch (err) {
         throw new InvalidArgumentError(

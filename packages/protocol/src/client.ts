@@ -12,6 +12,7 @@
  * - more than `maxBytes`: {@link LimitError}; not the announced tsize: {@link SizeMismatchError}
  */
 import type { Readable } from 'node:stream';
+import { FileSink, type TftpFileResult } from './client-file-sink.js';
 import {
   checkFilename,
   resolveOptions,
@@ -27,6 +28,7 @@ import { type BlockSource, BufferSource, StreamSource } from './client-source.js
 import { WriteSession } from './client-write.js';
 import { InvalidArgumentError } from './errors.js';
 
+export type { TftpFileResult } from './client-file-sink.js';
 export type {
   TftpNegotiated,
   TftpPutOptions,
@@ -35,6 +37,21 @@ export type {
   TftpTransferOptions,
 } from './client-options.js';
 export type { TftpDownloadStream } from './client-sink.js';
+// What a client's caller narrows on, so that `@ptftp/protocol/client` alone is enough.
+export {
+  AbortedError,
+  AccessViolationError,
+  FileNotFoundError,
+  InvalidArgumentError,
+  isPtftpError,
+  LimitError,
+  OptionNegotiationError,
+  ProtocolError,
+  PtftpError,
+  SizeMismatchError,
+  TftpRemoteError,
+  TimeoutError,
+} from './errors.js';
 export { parseTftpUrl, type TftpUrl } from './tftp-url.js';
 
 /**
@@ -94,6 +111,55 @@ export async function tftpGetStream(
   await session.open();
   session.start();
   return sink.started;
+}
+
+/** Options of {@link tftpGetFile}: a transfer's, and how the file is opened. */
+export type TftpGetFileOptions = TftpTransferOptions & {
+  /** As for `fs.open`: `'w'` (default) replaces an existing file, `'wx'` refuses one. */
+  flags?: 'w' | 'wx';
+};
+
+/**
+ * Download `filename` into the file at `path`, written in 1 MiB sequential writes while the
+ * transfer runs (the cheapest way to disk: no stream in between). The file is created before
+ * the request goes out, so a path that cannot be written fails without asking the server.
+ * When the transfer does not complete, the file is removed: it never holds part of a download.
+ * Resolves when the last byte is on its way to the disk (written, the descriptor closed).
+ *
+ * @example
+ * ```ts
+ * import { tftpGetFile } from '@ptftp/protocol/client';
+ * const { bytes, negotiated } = await tftpGetFile({ host: '10.0.0.5' }, 'fw.bin', '/tmp/fw.bin', {
+ *   blksize: 1468,
+ *   windowsize: 16,
+ * });
+ * console.log(`${bytes} bytes at blksize ${negotiated.blksize}`);
+ * ```
+ */
+export async function tftpGetFile(
+  target: TftpTarget,
+  filename: string,
+  path: string,
+  opts?: TftpGetFileOptions,
+): Promise<TftpFileResult> {
+  const o = resolveOptions(opts);
+  const t = resolveTarget(target);
+  checkFilename(filename);
+  const flags = opts?.flags ?? 'w';
+  if (flags !== 'w' && flags !== 'wx')
+    throw new InvalidArgumentError('flags', `${String(flags)} is not 'w' or 'wx'`);
+  const sink = new FileSink(path, flags);
+  await sink.open();
+  const session = new ReadSession(t, filename, o, sink);
+  try {
+    await session.open();
+  } catch (err) {
+    sink.fail(err as Error);
+    await sink.promise.catch(() => {});
+    throw err;
+  }
+  session.start();
+  return sink.promise;
 }
 
 /**
@@ -179,6 +245,11 @@ export class TftpClient {
   /** Download as a stream; see {@link tftpGetStream}. */
   getStream(filename: string, opts?: TftpTransferOptions): Promise<TftpDownloadStream> {
     return tftpGetStream(this.target, filename, { ...this.defaults, ...opts });
+  }
+
+  /** Download into a file; see {@link tftpGetFile}. */
+  getFile(filename: string, path: string, opts?: TftpGetFileOptions): Promise<TftpFileResult> {
+    return tftpGetFile(this.target, filename, path, { ...this.defaults, ...opts });
   }
 
   /** Upload; see {@link tftpPut}. */

@@ -2,21 +2,20 @@
  * `ptftp get` and `ptftp put`: fetch a file from (or send one to) any TFTP server, with the
  * options a field engineer needs to probe a server (block size, window, timeouts).
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { Transform, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+// The client entry alone: `get` does not load the server, content handles or node:crypto.
 import {
   InvalidArgumentError,
   isPtftpError,
   parseTftpUrl,
   type TftpNegotiated,
   type TftpTransferOptions,
+  tftpGetFile,
   tftpGetStream,
   tftpPut,
-} from '@ptftp/protocol';
+} from '@ptftp/protocol/client';
 import type { Command } from 'commander';
 import { CliError, type CliIo, defaultIo } from '../io.js';
 
@@ -114,68 +113,59 @@ async function download(url: string, output: string | undefined, flags: Transfer
   const opts = transferOptions(flags, false);
   const bar = await progressBar(io);
   let bytes = 0;
-  opts.onProgress = (done, total) => {
-    bytes = done;
-    bar?.update(done, total);
-  };
+  // Called per block: only when someone watches a bar (the byte count comes from the result).
+  if (bar) opts.onProgress = (done, total) => bar.update(done, total);
   let negotiated: TftpNegotiated | undefined;
   opts.onNegotiated = (info) => {
     negotiated = info;
   };
-  const started = performance.now();
+  // process.hrtime rather than performance.now(): the latter loads perf_hooks on first use.
+  const started = process.hrtime.bigint();
   const target = output ?? basename(filename);
-  if (target === '-') {
-    const { stream } = await tftpGetStream({ host, port }, filename, opts);
-    // CliIo carries text; the real stdout takes the bytes unchanged.
-    const sink =
-      io === defaultIo
-        ? process.stdout
-        : new Writable({
-            write(chunk: Buffer, _enc, cb) {
-              io.stdout(chunk.toString('latin1'));
-              cb();
-            },
-          });
-    await pipeline(stream, sink, { end: io !== defaultIo });
-  } else {
-    await checkOutput(target);
-    // Write beside the target and rename on success: a failed transfer leaves nothing behind,
-    // and an existing file is replaced only by a complete one.
-    const temp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`);
-    try {
+  try {
+    if (target === '-') {
+      // node:stream is loaded only here: `get -o FILE` never needs it.
+      const [{ Writable }, { pipeline }] = await Promise.all([
+        import('node:stream'),
+        import('node:stream/promises'),
+      ]);
+      opts.onProgress = (done, total) => {
+        bytes = done;
+        bar?.update(done, total);
+      };
       const { stream } = await tftpGetStream({ host, port }, filename, opts);
-      // Blocks arrive 512-65464 bytes at a time; written one by one they cost a thread-pool
-      // round trip each. Coalesced into 1 MiB writes, the disk is never what the transfer waits on.
-      await pipeline(stream, coalesce(1 << 20), createWriteStream(temp, { flags: 'wx' }));
-      await rename(temp, target);
-    } catch (err) {
-      await unlink(temp).catch(() => {});
-      throw err;
-    } finally {
-      bar?.stop();
+      // CliIo carries text; the real stdout takes the bytes unchanged.
+      const sink =
+        io === defaultIo
+          ? process.stdout
+          : new Writable({
+              write(chunk: Buffer, _enc, cb) {
+                io.stdout(chunk.toString('latin1'));
+                cb();
+              },
+            });
+      await pipeline(stream, sink, { end: io !== defaultIo });
+    } else {
+      await checkOutput(target);
+      // Written beside the target and renamed on success: a failed transfer leaves nothing
+      // behind (tftpGetFile removes its file), and an existing file is replaced only by a
+      // complete one. 'wx' refuses a name that exists, so the suffix need not be unguessable.
+      const suffix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+      const temp = join(dirname(target), `.${basename(target)}.${suffix}.part`);
+      // The library writes 1 MiB at a time, straight from the blocks: no stream in between.
+      ({ bytes } = await tftpGetFile({ host, port }, filename, temp, { ...opts, flags: 'wx' }));
+      try {
+        await rename(temp, target);
+      } catch (err) {
+        await unlink(temp).catch(() => {});
+        throw err;
+      }
     }
+  } finally {
+    bar?.stop();
   }
-  io.stderr(`${summaryLine(bytes, performance.now() - started, url, target, negotiated)}\n`);
-}
-
-/** Join small chunks into writes of about `size` bytes (the last one may be shorter). */
-function coalesce(size: number): Transform {
-  let parts: Buffer[] = [];
-  let length = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      parts.push(chunk);
-      length += chunk.length;
-      if (length < size) return cb();
-      const out = Buffer.concat(parts, length);
-      parts = [];
-      length = 0;
-      cb(null, out);
-    },
-    flush(cb) {
-      cb(null, length > 0 ? Buffer.concat(parts, length) : undefined);
-    },
-  });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  io.stderr(`${summaryLine(bytes, ms, url, target, negotiated)}\n`);
 }
 
 /** What a finished download says on stderr: size, time, rate and what was negotiated. */

@@ -36,6 +36,15 @@ export function renderIsc(plan: DhcpPlan): string {
 /**
  * ISC dhcpd6. The Cisco sub-options live in an option space of their own with 16-bit codes
  * and lengths, encapsulated in the vendor option (vsio) under enterprise 9.
+ *
+ * Unlike the v4 rendering, nothing here forces option 17 on a client that did not ask for it,
+ * because ISC dhcpd -6 offers no way to: it adds vendor options only when 17 is in the
+ * server's fixed list for the message type or in the ORO (option 6) of the client's own
+ * request, and it reads that ORO from the request alone. A configured
+ * `option dhcp6.oro = concat(...)`, the v6 twin of the v4 parameter-list append, is accepted
+ * and ignored (tested with dhcpd 4.4.3 in test/interop-isc6.spec.ts). The rendering says so in
+ * a comment and names the servers that can force it (Kea's `always-send`, dnsmasq's
+ * `dhcp-option-force`).
  */
 export function renderIsc6(plan: DhcpPlan): string {
   const v6 = planV6(plan);
@@ -45,6 +54,9 @@ export function renderIsc6(plan: DhcpPlan): string {
   }
   const lines = [
     '# TFTP servers for IP phones (DHCPv6 option 17, enterprise 9), rendered by ptftp',
+    '# ISC dhcpd -6 sends option 17 only to a client whose Option Request Option (6) asks',
+    '# for 17, and no setting forces it (a dhcp6.oro append is ignored). Cisco phones ask for',
+    '# it; for clients that do not, use Kea (always-send) or dnsmasq (dhcp-option-force).',
     'option space cisco code width 2 length width 2;',
     'option cisco.tftp-servers code 1 = array of ip6-address;',
     'option cisco.tftp-service code 2 = text;',
