@@ -224,6 +224,23 @@ describe.skipIf(lacking('tftp', 'curl'))('ptftp serve --workers', () => {
     );
     for (const r of stalled) r.destroy();
 
+    // SIGHUP to the primary reaches every worker: each re-reads the file; one reload counted.
+    s.child.kill('SIGHUP');
+    const reloadedBy = () =>
+      s
+        .err()
+        .split('\n')
+        .filter((l) => l.includes('"event":"reloaded"'))
+        .map((l) => (JSON.parse(l) as { worker: number }).worker)
+        .sort();
+    await vi.waitFor(() => expect(reloadedBy()).toEqual([1, 2]), { timeout: 15_000 });
+    await vi.waitFor(
+      async () => expect((await status(s)) as unknown).toMatchObject({ reloads: { applied: 1 } }),
+      {
+        timeout: 10_000,
+      },
+    );
+
     // A worker killed outright is started again (logged) and service goes on.
     const victim = pids[1] as number;
     process.kill(victim, 'SIGKILL');
