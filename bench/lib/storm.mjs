@@ -24,8 +24,9 @@ function ack(block) {
 /**
  * Run the storm against 127.0.0.1:port. `files` maps names to expected contents.
  * Resolves { transfers, failures, retransmissions, seconds, perSecond, p50, p99, max }.
+ * `onServed` is called as each phone gets its whole file (a bench may act mid-storm).
  */
-export async function bootStorm(port, files, { rtoMs = 1000, retries = 5 } = {}) {
+export async function bootStorm(port, files, { rtoMs = 1000, retries = 5, onServed } = {}) {
   const names = [...files.keys()];
   const sockets = [];
   for (let i = 0; i < names.length; i++) {
@@ -62,8 +63,10 @@ export async function bootStorm(port, files, { rtoMs = 1000, retries = 5 } = {})
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (ok) latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      else failures++;
+      if (ok) {
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        onServed?.();
+      } else failures++;
       sock.close();
       if (--pending === 0) finishAll();
     };

@@ -118,7 +118,8 @@ export abstract class ClientSession {
     try {
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
-        socket.bind({ port: 0, address: this.o.localAddress }, () => {
+        // exclusive: bound by this process even in a cluster worker (see port-pool.ts).
+        socket.bind({ port: 0, address: this.o.localAddress, exclusive: true }, () => {
           socket.off('error', reject);
           resolve();
         });
@@ -153,7 +154,7 @@ export abstract class ClientSession {
     try {
       await new Promise<void>((resolve, reject) => {
         probe.once('error', reject);
-        probe.bind({ port, address: this.o.localAddress }, () => {
+        probe.bind({ port, address: this.o.localAddress, exclusive: true }, () => {
           probe.connect(this.port, this.address, () => {
             probe.off('error', reject);
             resolve();

@@ -27,7 +27,10 @@ function bindSocket(opts: TransferSocketOptions, port: number): Promise<dgram.So
       reject(err);
     };
     socket.once('error', onError);
-    socket.bind(port, opts.address, () => {
+    // exclusive: in a cluster worker (`ptftp serve --workers N`) a shared bind would go through
+    // the primary, which hands every worker binding the same (address, port 0, nth bind) one
+    // socket: two workers' transfers would read each other's ACKs.
+    socket.bind({ port, address: opts.address, exclusive: true }, () => {
       socket.off('error', onError);
       resolve(socket);
     });

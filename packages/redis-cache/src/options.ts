@@ -21,7 +21,7 @@ export interface RedisCacheOptions {
   leaseMs?: number;
   /** How long a replica waits for another one's fetch before fetching itself (default 10000 ms). */
   leaseWaitMs?: number;
-  /** A Redis command slower than this counts as Redis unreachable (default 500 ms). */
+  /** A Redis command slower than this counts as Redis unreachable (default 2000 ms: a replica in a boot storm lags by hundreds of ms, and a false "unreachable" costs a duplicate fetch). */
   commandTimeoutMs?: number;
 }
 
@@ -29,7 +29,7 @@ export const DEFAULT_PREFIX = 'ptftp:';
 export const DEFAULT_INLINE_MAX_BYTES = 256 * 1024;
 export const DEFAULT_LEASE_MS = 5000;
 export const DEFAULT_LEASE_WAIT_MS = 10_000;
-export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 
 /**
  * ioredis settings for a cache that must never wait on Redis: no offline queue (a command while

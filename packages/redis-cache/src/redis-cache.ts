@@ -27,6 +27,28 @@ import {
   type RedisCacheOptions,
 } from './options.js';
 
+/**
+ * What Redis knows of a name, in one command (the hit path's only round trip): the index
+ * fields with the small file's bytes and the entry's remaining lifetime, or, when the name is
+ * not indexed, the remaining lifetime of its "not found" answer. One EVALSHA instead of a
+ * MULTI of HMGET + PTTL + PTTL: a fifth of the commands for the client to encode and parse,
+ * and for Redis to run, on every first hit of a file on a replica.
+ */
+const LOOKUP = `
+local f = redis.call('HMGET', KEYS[1], 'v', 's', 'c', 'a', 'd', 'x')
+if f[1] then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if f[6] then return {f[1], f[2] or '', f[3] or '', f[4] or '', f[5] or '', ttl, f[6]} end
+  return {f[1], f[2] or '', f[3] or '', f[4] or '', f[5] or '', ttl}
+end
+return {redis.call('PTTL', KEYS[2])}
+`;
+
+/** The LOOKUP script as ioredis defines it on the connection (`defineCommand`). */
+type LookupCommand = {
+  ptftpLookupBuffer(file: string, negative: string): Promise<(Buffer | number)[]>;
+};
+
 /** How often a replica waiting for another one's fetch looks again without being told. */
 const POLL_MS = 250;
 const SCAN_COUNT = 500;
@@ -122,6 +144,7 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
     this.#local = new TieredCache({ ...opts.local, ttlSeconds, negativeTtlSeconds });
     const conn = connectionOptions(opts);
     this.#redis = new Redis(conn);
+    this.#redis.defineCommand('ptftpLookup', { numberOfKeys: 2, lua: LOOKUP });
     this.#sub = new Redis({ ...conn, commandTimeout: undefined });
     this.#leases = new FleetLeases(this.#redis, this.#keys, opts.leaseMs ?? DEFAULT_LEASE_MS, (name) =>
       this.#tell({ t: 'released', name }),
@@ -310,24 +333,22 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
 
   /** What Redis knows of `name` now. */
   async #known(name: string): Promise<CacheLookup | 'large' | 'unknown'> {
-    // One round trip: the index entry with its bytes (present for small files only), the
-    // entry's remaining lifetime, and a "not found" answer's.
-    const [fields, ttl, negativeTtl] = await this.#redis
-      .multi()
-      .hmgetBuffer(this.#keys.file(name), 'v', 's', 'c', 'a', 'd', 'x')
-      .pttl(this.#keys.file(name))
-      .pttl(this.#keys.negative(name))
-      .exec()
-      .then(
-        (r) =>
-          r!.map(([err, value]) => {
-            if (err) throw err;
-            return value;
-          }) as [(Buffer | null)[], number, number],
-      );
-    const [version, size, clusterId, address, device, data] = fields;
-    if (version) {
-      const text = (b: Buffer | null | undefined) => b?.toString('utf8') ?? '';
+    const reply = await (this.#redis as unknown as LookupCommand).ptftpLookupBuffer(
+      this.#keys.file(name),
+      this.#keys.negative(name),
+    );
+    // 7 items: indexed with its bytes; 6: indexed without (large); 1: the "not found" lifetime.
+    if (reply.length >= 6) {
+      const [version, size, clusterId, address, device, ttl, data] = reply as [
+        Buffer,
+        Buffer,
+        Buffer,
+        Buffer,
+        Buffer,
+        number,
+        Buffer | undefined,
+      ];
+      const text = (b: Buffer) => b.toString('utf8');
       const meta: Meta = {
         version: text(version),
         size: Number(text(size)),
@@ -340,6 +361,7 @@ export class RedisCache extends EventEmitter<RedisCacheEvents> implements Resolv
       if (!data || data.byteLength !== meta.size) return 'large';
       return { kind: 'file', file: await this.#adopt(name, meta, data) };
     }
+    const negativeTtl = reply[0] as number;
     if (negativeTtl > 0) {
       await this.#local.setNegative(name, negativeTtl);
       return { kind: 'negative' };

@@ -60,6 +60,37 @@ describe.skipIf(!haveRedis)('RedisCache: a fleet of replicas on one redis-server
     expect(b!.sharedStats().sharedHits).toBe(1);
   });
 
+  it('an empty file is a hit through Redis (0 bytes), not taken for a large file without bytes', async () => {
+    const [a, b] = await fleet(2);
+    await fillWith(a!, 'empty.cfg', new Uint8Array(0));
+    const hit = await b!.get('empty.cfg');
+    expect(hit?.kind).toBe('file');
+    if (hit?.kind !== 'file') return;
+    expect(hit.file.size).toBe(0);
+    expect(hit.file.clusterId).toBe('B');
+    expect((await readAll(hit.file.content)).byteLength).toBe(0);
+    hit.file.content.release();
+    expect(b!.sharedStats().sharedHits).toBe(1);
+  });
+
+  it("a hit through Redis carries the entry's remaining lifetime, never a longer one", async () => {
+    const [a, b] = await fleet(2, { ttlSeconds: 60 });
+    await fillWith(a!, 'SEP0A0B0C0D0E0F.cnf.xml', patternBytes(100, 3));
+    const raw = new Redis(server.url);
+    try {
+      const key = (await raw.keys('*f:SEP0A0B0C0D0E0F.cnf.xml'))[0] as string;
+      await raw.pexpire(key, 150);
+      expect(await bytesOf(b!, 'SEP0A0B0C0D0E0F.cnf.xml')).toBe(sha16(patternBytes(100, 3)));
+      // b adopted it for the 150 ms Redis had left: gone from b's own tier once they pass.
+      await vi.waitFor(async () => expect(await b!.local.get('SEP0A0B0C0D0E0F.cnf.xml')).toBeUndefined(), {
+        timeout: 5000,
+        interval: 50,
+      });
+    } finally {
+      raw.disconnect();
+    }
+  });
+
   it('a file above inlineMaxBytes is indexed but not copied to Redis: another replica misses', async () => {
     const [a, b] = await fleet(2, { inlineMaxBytes: 1000 });
     await fillWith(a!, 'P003-8-12-00.loads', patternBytes(5000));

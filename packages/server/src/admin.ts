@@ -1,10 +1,25 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type AddressInfo, isIP } from 'node:net';
+import type { FailureSite } from './contain.js';
 import { containRequests } from './contain.js';
 import { ConfigError, StateError } from './errors.js';
 import { closeServers, listenOn } from './http-frontend.js';
 import { createLimitedServer } from './http-server-limits.js';
-import type { ProxyServer } from './proxy-server.js';
+import type { FlushSelector, ProxyStatus } from './proxy-types.js';
+import type { ReloadResult } from './reload.js';
+
+/**
+ * What the admin endpoint serves: a ProxyServer, or the primary of `ptftp serve --workers N`
+ * (a {@link WorkerPool}), which answers for all its workers.
+ */
+export interface AdminTarget {
+  status(): ProxyStatus | Promise<ProxyStatus>;
+  readonly metrics: { readonly registry: { metrics(): Promise<string>; readonly contentType: string } };
+  flush(selector?: FlushSelector): Promise<number>;
+  reload(): Promise<ReloadResult>;
+  refreshDiscovery(): Promise<unknown>;
+  reportUnexpected(where: FailureSite, error: unknown, detail?: string): void;
+}
 
 /** Admin requests are tiny JSON documents; anything bigger is not from `ptftp`. */
 const MAX_BODY = 64 * 1024;
@@ -86,7 +101,7 @@ export class AdminEndpoint {
   /** Bound to a loopback address: only requests addressed to an IP or `localhost` are served. */
   private loopback = false;
 
-  constructor(private readonly proxy: ProxyServer) {}
+  constructor(private readonly proxy: AdminTarget) {}
 
   async listen(address: string | { fd: number }): Promise<AddressInfo> {
     // An operator's tool and a Prometheus scraper: a few connections, quick requests, small
@@ -144,7 +159,7 @@ export class AdminEndpoint {
     try {
       switch (route) {
         case 'GET /health': {
-          const state = this.proxy.status().state;
+          const state = (await this.proxy.status()).state;
           send(res, state === 'running' ? 200 : 503, { status: state === 'running' ? 'ok' : state });
           return;
         }
@@ -154,10 +169,10 @@ export class AdminEndpoint {
           return;
         }
         case 'GET /status':
-          send(res, 200, this.proxy.status());
+          send(res, 200, await this.proxy.status());
           return;
         case 'GET /clusters':
-          send(res, 200, { clusters: this.proxy.status().clusters });
+          send(res, 200, { clusters: (await this.proxy.status()).clusters });
           return;
         case 'POST /cache/flush': {
           const body = await readJson(req);
@@ -193,7 +208,7 @@ export class AdminEndpoint {
         case 'POST /discovery/refresh': {
           await readJson(req);
           await this.proxy.refreshDiscovery();
-          send(res, 200, { clusters: this.proxy.status().clusters });
+          send(res, 200, { clusters: (await this.proxy.status()).clusters });
           return;
         }
         default: {

@@ -66,6 +66,9 @@ export function parseConfig(input: unknown, options: ParseConfigOptions = {}): P
     primaryId: typeof raw.primaryId === 'string' ? raw.primaryId : undefined,
     listen: result.success ? result.data.listen : [],
   });
+  if (result.success && result.data.workers > 1 && result.data.limits.ports === 'single')
+    // Every worker reads the shared listen socket: a transfer's ACKs would reach any of them.
+    issues.push({ path: 'limits.ports', message: '"single" cannot be used with more than one worker' });
   const seen = new Set(issues.map((i) => `${i.path}\n${i.message}`));
   for (const t of topology.issues) if (!seen.has(`${t.path}\n${t.message}`)) issues.push(t);
   if (!result.success || issues.length > 0 || !topology.clusters) {

@@ -98,6 +98,11 @@ const portRange = z
  * a misspelt key is an error, not a silently ignored setting.
  */
 export const configSchema = z.strictObject({
+  /**
+   * Worker processes (`ptftp serve --workers N`): each runs the whole server and they share the
+   * TFTP and HTTP sockets; 1 runs in one process, without node:cluster. Restart-only.
+   */
+  workers: z.number().int().min(1).max(64).default(1),
   listen: listenList(69).default([`127.0.0.1:${DEFAULT_TFTP_PORT}`, `[::1]:${DEFAULT_TFTP_PORT}`]),
   http: z
     .strictObject({

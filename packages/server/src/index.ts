@@ -18,7 +18,7 @@
  * ```
  */
 export { type Endpoint, formatEndpoint, parseEndpoint } from './address.js';
-export { AdminEndpoint } from './admin.js';
+export { AdminEndpoint, type AdminTarget } from './admin.js';
 export {
   formatPath,
   loadConfig,
@@ -69,6 +69,14 @@ export type {
 } from './proxy-types.js';
 export { effectiveConfig, planReload, type ReloadResult } from './reload.js';
 export { resolverInit } from './resolver-init.js';
+export { type ClusterStatus, sumStatuses, type WorkerStatus } from './status-sum.js';
 export { type InheritedSocket, parseProcNet, type SystemdSocketsOptions, systemdSockets } from './systemd.js';
 export { PROXIED_OPTION } from './tftp-frontend.js';
 export { topologyIssues } from './topology.js';
+export { serveWorkerEndpoint, type WorkerEndpointOptions } from './worker-endpoint.js';
+export {
+  WORKER_SLOT_ENV,
+  WorkerPool,
+  type WorkerPoolEvents,
+  type WorkerPoolOptions,
+} from './worker-pool.js';

@@ -135,6 +135,8 @@ export class ProxyMetrics {
       name: 'ptftp_shared_cache_up',
       help: 'With cache.shared: 1 while Redis answers, 0 while the server serves without it',
       registers,
+      // Summed over `--workers` by the primary: 0 as soon as one worker serves without Redis.
+      aggregator: 'min',
       collect() {
         const s = probe.cacheStats().shared;
         if (s) this.set(s.up ? 1 : 0);

@@ -96,6 +96,7 @@ export interface ReloadResult {
  */
 export function planReload(running: ProxyConfig, next: ProxyConfig): ReloadResult {
   const restartRequired: string[] = [];
+  if (running.workers !== next.workers) restartRequired.push('workers');
   if (!isDeepStrictEqual(running.limits.ports, next.limits.ports)) restartRequired.push('limits.ports');
   if (socketChangeNeedsRestart(running.listen, next.listen, true)) restartRequired.push('listen');
   const httpList = (c: ProxyConfig) => (c.http.enabled ? c.http.listen : []);
@@ -116,7 +117,7 @@ function keepRunning(
   next: ProxyConfig,
   restartRequired: readonly string[],
 ): ProxyConfig {
-  const out = { ...next };
+  const out = { ...next, workers: running.workers };
   out.limits = {
     ...liveLimits(next.limits),
     ...(running.limits.ports !== undefined && { ports: running.limits.ports }),

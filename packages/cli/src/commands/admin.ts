@@ -1,4 +1,4 @@
-import { DEFAULT_ADMIN_PORT, type ProxyStatus, type ReloadResult } from '@ptftp/server';
+import { DEFAULT_ADMIN_PORT, type ProxyStatus, type ReloadResult, type WorkerStatus } from '@ptftp/server';
 import { type Command, Option } from 'commander';
 import { CliError, type CliIo } from '../io.js';
 
@@ -93,6 +93,12 @@ export function statusText(s: ProxyStatus): string {
     `upstream fetches: ${s.cache.inflightFetches ?? 0} in flight (${byteSize(s.cache.inflightBytes ?? 0)}), ${s.cache.waitingFetches ?? 0} waiting, ${s.cache.budgetRefusals ?? 0} refused busy`,
     `reloads: ${s.reloads.applied} applied, ${s.reloads.rejected} refused${s.reloads.lastError ? ` (last: ${s.reloads.lastError.split('\n')[0]})` : ''}`,
   ];
+  // `ptftp serve --workers N`: the lines above are the workers' sum; here each on its own.
+  const workers = (s as { workers?: WorkerStatus[] }).workers;
+  if (workers)
+    lines.push(
+      `workers: ${workers.length} (${workers.map((w) => `#${w.slot} pid ${w.pid ?? '-'} ${w.state}${w.activeSessions ? `, tftp ${w.activeSessions.tftp} http ${w.activeSessions.http}` : ''}${w.restarts ? `, ${w.restarts} restarts` : ''}`).join('; ')})`,
+    );
   const clusters = Array.isArray(s.clusters) ? (s.clusters as Record<string, unknown>[]) : [];
   lines.push(clusters.length === 0 ? 'clusters: none' : 'clusters:');
   for (const c of clusters) {

@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import {
   ConfigError,
   canBind,
@@ -13,8 +14,10 @@ import {
   type ProxyConfigInput,
   type ProxyServer,
   ServerError,
+  serveWorkerEndpoint,
   startDemo,
   systemdSockets,
+  WORKER_SLOT_ENV,
 } from '@ptftp/server';
 import { type Command, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
@@ -33,6 +36,7 @@ export interface ServeOptions {
   logLevel?: LevelWithSilent;
   logFormat?: LogFormat;
   graceMs?: string;
+  workers?: string;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -66,6 +70,7 @@ export function applyOverrides(config: ProxyConfig | ProxyConfigInput, opts: Ser
   if (typeof opts.admin === 'string') out.admin = { enabled: true, listen: opts.admin };
   if (opts.admin === false) out.admin = { enabled: false };
   if (opts.logLevel) out.log = { level: opts.logLevel };
+  if (opts.workers !== undefined) out.workers = Number(opts.workers);
   return out;
 }
 
@@ -89,8 +94,15 @@ export async function rootModeConfig(opts: ServeOptions & { root: string }): Pro
   };
 }
 
-/** Resolves with the signal name on the first SIGINT or SIGTERM; SIGHUP calls `onHup`. */
-function waitForStop(onHup: (() => void) | undefined): { stopped: Promise<string>; dispose(): void } {
+/**
+ * Resolves with the signal name on the first SIGINT or SIGTERM (or `stop(reason)`: the primary
+ * of `--workers` asking, which is no second Ctrl-C); SIGHUP calls `onHup`.
+ */
+export function waitForStop(onHup: (() => void) | undefined): {
+  stopped: Promise<string>;
+  stop(reason: string): void;
+  dispose(): void;
+} {
   let resolveStop: (signal: string) => void = () => {};
   const stopped = new Promise<string>((r) => {
     resolveStop = r;
@@ -110,6 +122,7 @@ function waitForStop(onHup: (() => void) | undefined): { stopped: Promise<string
   process.on('SIGHUP', hup);
   return {
     stopped,
+    stop: (reason) => resolveStop(reason),
     dispose() {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
@@ -118,33 +131,64 @@ function waitForStop(onHup: (() => void) | undefined): { stopped: Promise<string
   };
 }
 
-function announce(io: CliIo, server: ProxyServer): void {
+export function announce(io: CliIo, server: Pick<ProxyServer, 'addresses'>): void {
   const a = server.addresses;
   for (const t of a.tftp) io.stdout(`listening on ${t.url} (TFTP)\n`);
   for (const h of a.http) io.stdout(`listening on ${h.url} (HTTP)\n`);
   if (a.admin) io.stdout(`admin endpoint on ${a.admin.url} (health, metrics, flush, status, reload)\n`);
 }
 
+/** `--workers`, else the configuration file's `workers`, else 1. */
+async function workerCount(opts: ServeOptions): Promise<number> {
+  if (opts.workers !== undefined) {
+    const n = Number(opts.workers);
+    if (!Number.isInteger(n) || n < 1 || n > 64)
+      throw new CliError('--workers must be a whole number from 1 to 64', 2);
+    return n;
+  }
+  if (!opts.config) return 1;
+  try {
+    return (await loadConfig(opts.config)).workers;
+  } catch (err) {
+    throw toCliError(err);
+  }
+}
+
 async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
   if (opts.config && opts.root) throw new CliError('give either --config or --root, not both', 2);
-  const graceMs = opts.graceMs === undefined ? 5000 : Number(opts.graceMs);
+  let graceMs = opts.graceMs === undefined ? 5000 : Number(opts.graceMs);
   if (!Number.isInteger(graceMs) || graceMs < 0)
     throw new CliError('--grace-ms must be a whole number of milliseconds', 2);
-  const log = createLogger(io, {
+  // A worker forked by `--workers N`: the same command line, run as one of N servers.
+  const slot = cluster.isWorker ? process.env[WORKER_SLOT_ENV] : undefined;
+  if (slot === undefined) {
+    const count = await workerCount(opts);
+    if (count > 1) {
+      const { runPrimary } = await import('./serve-primary.js');
+      return runPrimary({ ...opts, workers: String(count) }, io, graceMs);
+    }
+  } else {
+    // The primary runs the admin endpoint for the whole server; the workers none.
+    opts = { ...opts, admin: false };
+  }
+  const root = createLogger(io, {
     ...(opts.logLevel && { level: opts.logLevel }),
     ...(opts.logFormat && { format: opts.logFormat }),
   });
+  const log = slot === undefined ? root : root.child({ worker: Number(slot) });
 
   let server: ProxyServer;
   let closeAll: () => Promise<void>;
   // Without a configuration file there is nothing to re-read: say so rather than die on SIGHUP.
   let onHup: (() => void) | undefined = () =>
     log.warn({ event: 'sighup' }, 'SIGHUP ignored: no configuration file (-c) to reload');
+  // In a worker, reloads come from the primary (which a SIGHUP to the whole group reaches too).
+  const onHupHere = () => (slot === undefined ? onHup?.() : undefined);
   // systemd socket activation: sockets bound by a ptftp.socket unit replace the configured
   // TFTP (UDP) and HTTP (TCP) addresses; without LISTEN_PID naming this process there are none.
   let inheritedSockets: InheritedSocket[];
   try {
-    inheritedSockets = opts.config || opts.root ? systemdSockets() : [];
+    inheritedSockets = slot === undefined && (opts.config || opts.root) ? systemdSockets() : [];
   } catch (err) {
     throw toCliError(err);
   }
@@ -207,21 +251,33 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
   } catch (err) {
     throw toCliError(err);
   }
-  if (opts.config || opts.root) announce(io, server);
+  if ((opts.config || opts.root) && slot === undefined) announce(io, server);
 
   // One request must never take the proxy down: what escapes every request path's own handling
   // is logged and counted (ptftp_unexpected_errors_total{where="process"}), and serving goes on.
   const running = server;
   const unguard = guardProcess((error, kind) => running.reportUnexpected('process', error, kind));
-  const stop = waitForStop(onHup);
+  const stop = waitForStop(onHupHere);
+  const endpoint =
+    slot === undefined
+      ? () => {}
+      : serveWorkerEndpoint(server, {
+          onStop(primaryGraceMs) {
+            graceMs = primaryGraceMs;
+            stop.stop('primary');
+          },
+        });
   try {
     const signal = await stop.stopped;
     log.info({ event: 'stopping', signal }, `${signal}: stopping (transfers in progress get ${graceMs} ms)`);
     await closeAll();
-    io.stdout('stopped\n');
+    if (slot === undefined) io.stdout('stopped\n');
   } finally {
+    endpoint();
     stop.dispose();
     unguard();
+    // The cluster channel would keep a worker alive after its server closed.
+    if (slot !== undefined) cluster.worker?.disconnect();
   }
 }
 
@@ -267,6 +323,10 @@ export function register(program: Command, io: CliIo): void {
       ).choices(['json', 'pretty']),
     )
     .option('--grace-ms <ms>', 'on SIGINT/SIGTERM, how long transfers in progress may finish', '5000')
+    .option(
+      '--workers <n>',
+      'worker processes sharing the TFTP and HTTP sockets (default: the configuration\'s "workers", else 1); needs -c or --root',
+    )
     .addHelpText(
       'after',
       `
@@ -274,6 +334,7 @@ Examples:
   $ ptftp serve                                   # the demo: two remote clusters on loopback
   $ ptftp serve -c /etc/ptftp/ptftp.config.json   # production; kill -HUP <pid> reloads it
   $ ptftp serve --root ./tftpboot --listen 127.0.0.1:6969 --listen [::1]:6969
+  $ ptftp serve -c /etc/ptftp/ptftp.config.json --workers 2   # one worker per core
   $ ptftp serve -c ptftp.config.json --listen 127.0.0.1:16969 --http-listen 127.0.0.1:16970 --admin 127.0.0.1:19469
 `,
     )
