@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { encodeRequest } from '@ptftp/protocol';
 import { instrumentedGet, malformedDatagrams, mulberry32 } from '@ptftp/protocol/testing';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, settle, startMapServer } from '../support/servers.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type RunningServer, startMapServer } from '../support/servers.js';
 import { describeReply, openProbe } from '../support/udp.js';
 
 // CI size; the bench sends 100,000.
@@ -32,8 +32,7 @@ async function expectHealthy(): Promise<void> {
   const out = await instrumentedGet({ target: srv.target, name: 'ok.bin', retransmitTimeoutMs: 300 });
   expect(out.ok).toBe(true);
   expect(out.sha256).toBe(sha(file));
-  await settle(() => srv.server.activeSessions === 0);
-  expect(srv.server.activeSessions).toBe(0);
+  await vi.waitFor(() => expect(srv.server.activeSessions).toBe(0), { timeout: 10_000, interval: 20 });
 }
 
 /** A datagram that fast-check builds from TFTP-shaped pieces, so it reaches deep into the parser. */
@@ -116,7 +115,10 @@ describe('bad input at a live server', () => {
     try {
       // Open 20 transfers and leave them waiting for ACK 1; hit their ports with junk.
       await Promise.all(victims.map((v) => v.send(encodeRequest(1, 'ok.bin'), srv.target)));
-      await settle(() => victims.every((v) => v.received.length > 0));
+      await vi.waitFor(() => expect(victims.filter((v) => v.received.length === 0)).toEqual([]), {
+        timeout: 10_000,
+        interval: 20,
+      });
       for (const v of victims) {
         const tid = v.received[0]!.port;
         for (let i = 0; i < 50; i++) {
