@@ -55,7 +55,7 @@ describe('examples/http-upstream.ts', () => {
       { method: 'GET', path: '/SEP00AABBCC0D01.cnf.xml', status: 200, proxied: '1' },
       { method: 'GET', path: '/Desktops/320x196x4/List.xml', status: 200, proxied: '1' },
     ]);
-    await vi.waitFor(() => expect(ex.served).toHaveLength(4), { timeout: 2000, interval: 20 });
+    await vi.waitFor(() => expect(ex!.served).toHaveLength(4), { timeout: 2000, interval: 20 });
     expect(ex.served.map((s) => `${s.source}:${s.clusterId}:${s.address}`)).toEqual([
       `cluster:cluster-d:${ex.cluster.url}`,
       `cache:cluster-d:${ex.cluster.url}`,

@@ -39,7 +39,7 @@ describe('examples/static-server.ts', () => {
     expect(sha256(big)).toBe(sha256(files['loads/sample.bin']!));
     // The server counts a transfer when the last ACK arrives, just after the client has its bytes.
     const want = Object.keys(files).length + 1;
-    await vi.waitFor(() => expect(handle.completed).toBe(want), { timeout: 2000, interval: 20 });
+    await vi.waitFor(() => expect(handle!.completed).toBe(want), { timeout: 2000, interval: 20 });
   });
 
   it('listens on IPv4 and IPv6 loopback at once, serving the same bytes on both', async (ctx) => {
