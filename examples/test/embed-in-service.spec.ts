@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { tftpGet } from '@ptftp/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freeUdpPort } from '../../test-support/peers.js';
 import { type EmbedHandle, type LogLine, main } from '../embed-in-service.js';
 import { CLUSTER_FILES, LOCAL_FILES } from '../two-cluster-proxy.js';
@@ -26,9 +26,9 @@ describe('examples/embed-in-service.ts', () => {
     });
     return { ex, lines, tftp: { host: '127.0.0.1', port } };
   }
-  const until = async (ok: () => boolean) => {
-    for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 20));
-  };
+  /** Wait until `ok` holds; past 2 s the test fails, naming the condition. */
+  const until = (ok: () => boolean) =>
+    vi.waitFor(() => expect(ok(), String(ok)).toBe(true), { timeout: 2000, interval: 20 });
 
   it("keeps the service's own routes and adds status and resolve routes backed by the proxy", async () => {
     const { ex } = await start();

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tftpGet } from '@ptftp/protocol';
 import { HttpUpstream } from '@ptftp/resolver';
 import { runUpstreamCompliance } from '@ptftp/resolver/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freeUdpPort } from '../../test-support/peers.js';
 import { CLUSTER_D_FILES, type HttpUpstreamHandle, main, startHttpCluster } from '../http-upstream.js';
 
@@ -55,7 +55,7 @@ describe('examples/http-upstream.ts', () => {
       { method: 'GET', path: '/SEP00AABBCC0D01.cnf.xml', status: 200, proxied: '1' },
       { method: 'GET', path: '/Desktops/320x196x4/List.xml', status: 200, proxied: '1' },
     ]);
-    for (let i = 0; i < 100 && ex.served.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
+    await vi.waitFor(() => expect(ex!.served).toHaveLength(4), { timeout: 2000, interval: 20 });
     expect(ex.served.map((s) => `${s.source}:${s.clusterId}:${s.address}`)).toEqual([
       `cluster:cluster-d:${ex.cluster.url}`,
       `cache:cluster-d:${ex.cluster.url}`,

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tftpGet } from '@ptftp/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freeUdpPort, lacking, peers, runCommand } from '../../test-support/peers.js';
 import { main, type StaticServerHandle, writeSampleFiles } from '../static-server.js';
 
@@ -39,8 +39,7 @@ describe('examples/static-server.ts', () => {
     expect(sha256(big)).toBe(sha256(files['loads/sample.bin']!));
     // The server counts a transfer when the last ACK arrives, just after the client has its bytes.
     const want = Object.keys(files).length + 1;
-    for (let i = 0; i < 100 && handle.completed < want; i++) await new Promise((r) => setTimeout(r, 20));
-    expect(handle.completed).toBe(want);
+    await vi.waitFor(() => expect(handle!.completed).toBe(want), { timeout: 2000, interval: 20 });
   });
 
   it('listens on IPv4 and IPv6 loopback at once, serving the same bytes on both', async (ctx) => {

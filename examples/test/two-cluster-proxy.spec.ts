@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tftpGet } from '@ptftp/protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { freeUdpPort } from '../../test-support/peers.js';
 import { CLUSTER_FILES, LOCAL_FILES, main, type TwoClusterHandle } from '../two-cluster-proxy.js';
 
@@ -31,7 +31,7 @@ describe('examples/two-cluster-proxy.ts', () => {
     expect(sha256(await tftpGet(target, 'SEP001122334455.cnf.xml'))).toBe(
       sha256(LOCAL_FILES['SEP001122334455.cnf.xml']!),
     );
-    for (let i = 0; i < 100 && ex.served.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    await vi.waitFor(() => expect(ex.served).toHaveLength(3), { timeout: 2000, interval: 20 });
     expect(ex.served.map((s) => [s.name, s.source, s.clusterId])).toEqual([
       ['SEP00AABBCC0B01.cnf.xml', 'cluster', 'cluster-b'],
       ['SEP00AABBCC0C01.cnf.xml', 'cluster', 'cluster-c'],
@@ -89,7 +89,7 @@ describe('examples/two-cluster-proxy.ts', () => {
     expect(sha256(got)).toBe(sha256(CLUSTER_FILES['cluster-b']['SEP00AABBCC0B01.cnf.xml']!));
     expect(failovers).toEqual([`cluster-b:${b.tftp[0]}->${b.tftp[1]}`]);
     // `served` fires when the proxy gets the last ACK, just after the client has its bytes.
-    for (let i = 0; i < 100 && ex.served.length < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    await vi.waitFor(() => expect(ex.served).toHaveLength(1), { timeout: 2000, interval: 20 });
     expect(ex.served.map((s) => [s.clusterId, s.address])).toEqual([['cluster-b', b.tftp[1]]]);
   });
 });

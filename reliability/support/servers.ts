@@ -42,8 +42,3 @@ export async function startMapServer(
     close: (graceMs = 0) => server.close({ graceMs }),
   };
 }
-
-/** Wait (bounded) until `done` holds; the caller's assertions then say what went wrong. */
-export async function settle(done: () => boolean, maxMs = 10_000): Promise<void> {
-  for (let waited = 0; waited < maxMs && !done(); waited += 20) await new Promise((r) => setTimeout(r, 20));
-}

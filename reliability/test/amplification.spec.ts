@@ -1,6 +1,6 @@
 import dgram from 'node:dgram';
 import { bootStormFixture, measureAmplification, runBootStorm } from '@ptftp/protocol/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningServer, startMapServer } from '../support/servers.js';
 
 const FIRST_ACK_RETRIES = 2;
@@ -94,8 +94,8 @@ describe('reflection: what a spoofed source receives per request byte', () => {
         phoneAddress: (i) => `127.0.1.${i + 1}`,
       });
       await flood;
-      // Let the flood's sessions run out of first-ACK retries.
-      await new Promise((r) => setTimeout(r, 600));
+      // The flood's sessions end once their first-ACK retries run out; every resend is in by then.
+      await vi.waitFor(() => expect(srv.server.activeSessions).toBe(0), { timeout: 5000, interval: 20 });
       const seconds = (performance.now() - started) / 1000;
       expect(storm.failures).toBe(0);
       // The token bucket admits its burst plus its rate over the time the flood ran.

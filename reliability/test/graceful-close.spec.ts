@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createLossyLink, instrumentedGet } from '@ptftp/protocol/testing';
-import { describe, expect, it } from 'vitest';
-import { settle, startMapServer } from '../support/servers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startMapServer } from '../support/servers.js';
 
 const TRANSFERS = 40;
 const file = Buffer.from(Array.from({ length: 120_000 }, (_, i) => (i * 29 + 1) & 0xff));
@@ -20,8 +20,10 @@ describe('server.close({ graceMs }) under load', () => {
           keepData: false,
         }),
       );
-      await settle(() => srv.server.activeSessions === TRANSFERS);
-      expect(srv.server.activeSessions).toBe(TRANSFERS);
+      await vi.waitFor(() => expect(srv.server.activeSessions).toBe(TRANSFERS), {
+        timeout: 10_000,
+        interval: 20,
+      });
       const closed = srv.close(60_000);
       // A request that arrives while the server drains is refused, not half-served.
       const late = await instrumentedGet({

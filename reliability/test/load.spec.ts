@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { instrumentedGet } from '@ptftp/protocol/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { heapAfterGc } from '../support/heap.js';
-import { type RunningServer, settle, startMapServer } from '../support/servers.js';
+import { type RunningServer, startMapServer } from '../support/servers.js';
 
 // CI size; the bench holds 5,000.
 const SESSIONS = 500;
@@ -43,8 +43,10 @@ describe(`${SESSIONS} concurrent sessions`, () => {
       // Requests in small bursts: a listening socket's buffer holds a few hundred.
       if (i % 100 === 99) await new Promise((r) => setTimeout(r, 20));
     }
-    await settle(() => srv.server.activeSessions === SESSIONS, 20_000);
-    expect(srv.server.activeSessions).toBe(SESSIONS);
+    await vi.waitFor(() => expect(srv.server.activeSessions).toBe(SESSIONS), {
+      timeout: 20_000,
+      interval: 20,
+    });
     // Heap per held session, client and server together (both live in this process).
     const perSession = (heapAfterGc() - base) / SESSIONS;
     expect(perSession).toBeLessThan(64 * 1024);
@@ -52,7 +54,6 @@ describe(`${SESSIONS} concurrent sessions`, () => {
     const outcomes = await Promise.all(transfers);
     expect(outcomes.filter((o) => !o.ok)).toEqual([]);
     expect(new Set(outcomes.map((o) => o.sha256))).toEqual(new Set([sha]));
-    await settle(() => srv.server.activeSessions === 0);
-    expect(srv.server.activeSessions).toBe(0);
+    await vi.waitFor(() => expect(srv.server.activeSessions).toBe(0), { timeout: 10_000, interval: 20 });
   });
 });

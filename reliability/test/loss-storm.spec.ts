@@ -1,6 +1,6 @@
 import { bootStormFixture, createLossyLink, runBootStorm } from '@ptftp/protocol/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningServer, settle, startMapServer } from '../support/servers.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type RunningServer, startMapServer } from '../support/servers.js';
 
 // CI size; bench/reliability.bench.mjs runs 1000 phones.
 const PHONES = 100;
@@ -54,8 +54,7 @@ describe('boot storm over a lossy phone link (5% drop, 1% duplicate, 1% reorder)
       expect(serverPacketsPerBlock).toBeLessThan(1.3);
       expect(r.packetsPerBlock).toBeLessThan(1.3);
       // Sessions whose last ACK was lost end when the server's retries run out.
-      await settle(() => srv.server.activeSessions === 0);
-      expect(srv.server.activeSessions).toBe(0);
+      await vi.waitFor(() => expect(srv.server.activeSessions).toBe(0), { timeout: 10_000, interval: 20 });
     } finally {
       await link.close();
     }
@@ -92,7 +91,7 @@ describe('boot storm over IPv6 (::1), lossy link (5% drop, 1% duplicate, 1% reor
       const s = link.stats;
       expect(s.dropped).toBeGreaterThan(0);
       expect(s.dataPacketsToClient / s.dataBlocksToClient).toBeLessThan(1.3);
-      await settle(() => srv6.server.activeSessions === 0);
+      await vi.waitFor(() => expect(srv6.server.activeSessions).toBe(0), { timeout: 10_000, interval: 20 });
     } finally {
       await link.close();
       await srv6.close();

@@ -1,6 +1,6 @@
 import { encodeAck, encodeRequest } from '@ptftp/protocol';
-import { describe, expect, it } from 'vitest';
-import { settle, startMapServer } from '../support/servers.js';
+import { describe, expect, it, vi } from 'vitest';
+import { startMapServer } from '../support/servers.js';
 import { openProbe } from '../support/udp.js';
 
 /*
@@ -24,12 +24,12 @@ describe('a client that reuses its port for its next file', () => {
     const phone = await openProbe();
     try {
       await phone.send(encodeRequest(1, 'a.xml'), srv.target);
-      await settle(() => phone.received.length === 1);
+      await vi.waitFor(() => expect(phone.received).toHaveLength(1), { timeout: 10_000, interval: 20 });
       const tidA = phone.received[0]!.port;
       // The new request first, then the final ACK of the first transfer.
       await phone.send(encodeRequest(1, 'b.xml'), srv.target);
       await phone.send(encodeAck(1), { address: '127.0.0.1', port: tidA });
-      await settle(() => phone.received.length >= 2, 2000);
+      await vi.waitFor(() => expect(phone.received).toHaveLength(2), { timeout: 2000, interval: 20 });
       expect(phone.received.map((r) => r.msg.subarray(4).toString())).toEqual(['first file', 'second file']);
     } finally {
       await phone.close();

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tftpGet, tftpGetStream } from '@ptftp/protocol';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   freeUdpPort,
   lacking,
@@ -315,12 +315,14 @@ describe('ptftp binary, end to end', () => {
       await curlBytes(`${tftp}/RingList.xml`, dir, 'metrics-2');
       // curl is done once it has sent its last ACK; the server counts the transfer when that ACK
       // arrives, a moment later: read the metrics until both transfers are in (bounded).
-      let after = '';
-      for (let i = 0; i < 100; i++) {
-        after = await (await fetch(`${admin}/metrics`)).text();
-        if (metric(after, 'ptftp_transfers_total', 'source="local"') === 1) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const after = await vi.waitFor(
+        async () => {
+          const text = await (await fetch(`${admin}/metrics`)).text();
+          expect(metric(text, 'ptftp_transfers_total', 'source="local"')).toBe(1);
+          return text;
+        },
+        { timeout: 5000, interval: 50 },
+      );
       expect(metric(before, 'ptftp_transfers_total', 'source="cluster"')).toBe(0);
       expect(metric(after, 'ptftp_transfers_total', 'source="cluster"')).toBe(1);
       expect(metric(after, 'ptftp_transfers_total', 'source="local"')).toBe(1);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tftpGet } from '@ptftp/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freeTcpPort, lacking, requirePeer, runCommand } from '../../../test-support/peers.js';
 
 const BIN = fileURLToPath(new URL('../bin/ptftp.js', import.meta.url));
@@ -93,11 +93,14 @@ describe.skipIf(lacking('systemdSocketActivate'))('ptftp serve under systemd soc
 
   /** Wait until systemd-socket-activate has bound its sockets ("Listening on ... as N."). */
   async function bound(count: number): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      if ((err.match(/Listening on /g) ?? []).length >= count) return;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`systemd-socket-activate did not bind: ${err}`);
+    await vi.waitFor(
+      () =>
+        expect(
+          (err.match(/Listening on /g) ?? []).length,
+          `systemd-socket-activate: ${err}`,
+        ).toBeGreaterThanOrEqual(count),
+      { timeout: 5000, interval: 25 },
+    );
   }
 
   it('UDP on 127.0.0.1 and ::1: the RRQ that woke ptftp is answered, on both stacks, byte-identical', async () => {

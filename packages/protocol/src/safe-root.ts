@@ -28,6 +28,11 @@ export interface SafeRootOptions extends DiskFilesOptions {
   wholeFileBytes?: number;
   /** Bytes of whole small files kept across requests (default 32 MiB). */
   wholeCacheBytes?: number;
+  /**
+   * Clock in ms for the root's once-a-second real-path re-check (default `performance.now`):
+   * replaceable so a test drives the second instead of sleeping through it.
+   */
+  now?: () => number;
   /** Name check: the absolute path `name` means under `root` (default `resolveSafePath`). */
   resolveName?: (root: string, name: string) => string;
 }
@@ -138,6 +143,7 @@ export class SafeRoot {
   readonly #resolveName: (root: string, name: string) => string;
   #realRoot: Promise<string> | undefined;
   #realRootAt = 0;
+  readonly #now: () => number;
 
   constructor(root: string, opts: SafeRootOptions = {}) {
     this.root = path.resolve(root);
@@ -146,6 +152,7 @@ export class SafeRoot {
     this.#wholeFileBytes = opts.wholeFileBytes ?? 256 << 10;
     this.#whole = new FileContentCache(opts.wholeCacheBytes ?? 32 << 20);
     this.#resolveName = opts.resolveName ?? resolveSafePath;
+    this.#now = opts.now ?? (() => performance.now());
   }
 
   /**
@@ -212,7 +219,7 @@ export class SafeRoot {
     // Looked up again once a second old: a root that is a symlink repointed to a new folder (a
     // release switch) serves the new folder within a second, while a cold storm still pays
     // one lookup per second, not one per phone.
-    const now = performance.now();
+    const now = this.#now();
     if (this.#realRoot === undefined || now - this.#realRootAt > ROOT_RECHECK_MS) {
       this.#realRootAt = now;
       this.#realRoot = realPath(this.root).catch((err: unknown) => {

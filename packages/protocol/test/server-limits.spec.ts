@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { PtftpError } from '../src/errors.js';
 import type { RequestInfo } from '../src/events.js';
 import { encodeRequest, Opcode } from '../src/packet.js';
@@ -146,7 +146,7 @@ describe('configure(): limits change on a running server', () => {
     });
     const a = await openPeer();
     a.rrq(port, 'f', { blksize: '1468' });
-    while (asked === 0) await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(asked).toBe(1));
     server.configure({ maxBlksize: 512 });
     release();
     expect((await a.next()).packet).toMatchObject({ opcode: Opcode.OACK, options: { blksize: '1468' } });

@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { freeUdpPort } from '../../../test-support/peers.js';
 import { FileNotFoundError, InvalidArgumentError } from '../src/errors.js';
 import type { RemoteInfo } from '../src/handler.js';
@@ -221,8 +221,7 @@ describe('unlisten: one address goes, the transfers it started finish', () => {
     expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 3 });
     peer.ack(3, port);
     // The last block was short (1500 = 2 x 512 + 476): the transfer is over and the socket closes.
-    await new Promise((r) => setTimeout(r, 50));
-    expect(server.activeSessions).toBe(0);
+    await vi.waitFor(() => expect(server.activeSessions).toBe(0));
     const after = await openPeer();
     after.rrq(port, 'f');
     expect((await after.collect(300)).filter((r) => r.packet.opcode === Opcode.DATA)).toEqual([]);
@@ -245,7 +244,7 @@ describe('unlisten while a request waits for its handler', () => {
     });
     const peer = await openPeer();
     peer.rrq(port, 'SEP001122334455.cnf.xml');
-    while (asked === 0) await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(asked).toBe(1));
     expect(server.unlisten({ address: '127.0.0.1', port })).toBe(true);
     expect(server.addresses).toEqual([]);
     release();
@@ -290,8 +289,7 @@ describe('listen again on an address that is still draining', () => {
     peer.ack(1, port);
     expect((await peer.next()).packet).toMatchObject({ opcode: Opcode.DATA, block: 2 });
     peer.ack(2, port);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(server.activeSessions).toBe(0);
+    await vi.waitFor(() => expect(server.activeSessions).toBe(0));
     const after = await openPeer();
     after.rrq(port, 'f');
     expect(await after.collect(300)).toEqual([]);

@@ -345,7 +345,8 @@ describe('RFC 1350 lockstep transfer', () => {
   it('a streamed file whose transfer ended while its handler ran is closed, not leaked', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ptftp-leak-'));
     writeFileSync(path.join(dir, 'big.bin'), pattern(100_000));
-    const fsHandler = createFsHandler(dir, { maxCachedFileBytes: 1000 });
+    // idleMs: a released descriptor lingers 10 ms for the next reader instead of the default second.
+    const fsHandler = createFsHandler(dir, { maxCachedFileBytes: 1000, idleMs: 10 });
     const fds = () => readdirSync('/proc/self/fd').length;
     const before = fds();
     try {
@@ -354,11 +355,21 @@ describe('RFC 1350 lockstep transfer', () => {
         const started = new Promise<void>((r) => {
           entered = r;
         });
+        let release!: () => void;
+        const closed = new Promise<void>((r) => {
+          release = r;
+        });
+        let returned!: () => void;
+        const done = new Promise<void>((r) => {
+          returned = r;
+        });
         const { server, port } = await startServer({
           handler: async (req) => {
             const result = await fsHandler(req);
             entered();
-            await new Promise((r) => setTimeout(r, 30));
+            // The handler holds its open file until the server has closed under it.
+            await closed;
+            returned();
             return result;
           },
         });
@@ -366,12 +377,11 @@ describe('RFC 1350 lockstep transfer', () => {
         peer.rrq(port, 'big.bin');
         await started;
         await server.close();
+        release();
+        await done;
         peer.close();
-        await new Promise((r) => setTimeout(r, 60));
       }
-      // A released descriptor lingers idle for a second (the next phone shares it), then closes.
-      for (let i = 0; i < 150 && fds() > before; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(fds()).toBe(before);
+      await vi.waitFor(() => expect(fds()).toBe(before));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -400,8 +410,7 @@ describe('RFC 1350 lockstep transfer', () => {
     await started;
     await server.close();
     release();
-    await new Promise((r) => setTimeout(r, 20));
-    expect(seen?.aborted).toBe(true);
+    await vi.waitFor(() => expect(seen?.aborted).toBe(true));
     expect(String(seen?.reason)).toMatch(/server closed/);
   });
 });

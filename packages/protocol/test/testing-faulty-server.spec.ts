@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createFaultyTftpServer, type FaultyTftpServer, instrumentedGet } from '../src/testing/index.js';
 
 const file = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 31) & 0xff));
@@ -26,8 +26,7 @@ describe('createFaultyTftpServer', () => {
     expect(out.oack).toEqual({ blksize: '1024', tsize: '5000' });
     expect(out.blocks).toBe(5); // 4 full blocks of 1024 and one of 904
     // The server counts the transfer once our last ACK reaches it.
-    for (let i = 0; i < 100 && server!.completed === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(server!.completed).toBe(1);
+    await vi.waitFor(() => expect(server!.completed).toBe(1));
     expect(server!.active).toBe(0);
   });
 

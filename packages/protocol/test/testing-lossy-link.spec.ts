@@ -1,5 +1,5 @@
 import dgram from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLossyLink, decideFaults, type LossyLink } from '../src/testing/index.js';
 
 type Endpoint = { address: string; port: number };
@@ -58,9 +58,9 @@ async function link(opts: Parameters<typeof createLossyLink>[0]): Promise<LossyL
   return l;
 }
 
-/** Poll (bounded) until `done` holds; the assertions that follow say what went wrong. */
+/** Wait until `done` holds; past `maxMs` the test fails, naming the condition that never held. */
 async function settle(done: () => boolean, maxMs = 5000): Promise<void> {
-  for (let waited = 0; waited < maxMs && !done(); waited += 10) await new Promise((r) => setTimeout(r, 10));
+  await vi.waitFor(() => expect(done(), String(done)).toBe(true), { timeout: maxMs, interval: 10 });
 }
 
 const seq = (i: number) => Buffer.from(`pkt-${String(i).padStart(5, '0')}`);

@@ -28,12 +28,17 @@ export class DeviceAffinity {
   readonly #map: LRUCache<string, string>;
   readonly #max: number;
   readonly #disabled: boolean;
+  readonly #now: (() => number) | undefined;
 
-  constructor(opts: { max?: number; ttlMs: number }) {
+  /** `now`: clock in ms (default `performance.now`), replaceable so tests drive the lifetime. */
+  constructor(opts: { max?: number; ttlMs: number; now?: () => number }) {
     this.#max = opts.max ?? 100_000;
     this.#disabled = !(opts.ttlMs > 0);
+    this.#now = opts.now;
     // lru-cache reads a ttl of 0 as "never expires"; a cache lifetime of 0 means the opposite.
-    this.#map = new LRUCache<string, string>({ max: this.#max, ttl: Math.max(1, opts.ttlMs) });
+    // With a given clock, every read asks it (no 1 ms reuse of the last reading).
+    const clock = opts.now && { perf: { now: opts.now }, ttlResolution: 0 };
+    this.#map = new LRUCache<string, string>({ max: this.#max, ttl: Math.max(1, opts.ttlMs), ...clock });
   }
 
   /** How long a learned entry lasts, in ms (0: nothing is learned). */
@@ -46,7 +51,7 @@ export class DeviceAffinity {
    * shorter cache time takes effect for affinity at once, as it does for cached files.
    */
   withTtl(ttlMs: number): DeviceAffinity {
-    const next = new DeviceAffinity({ max: this.#max, ttlMs });
+    const next = new DeviceAffinity({ max: this.#max, ttlMs, ...(this.#now && { now: this.#now }) });
     if (next.#disabled) return next;
     const ttl = next.ttlMs;
     // Least recently used first, so that the new map keeps the same recency order.

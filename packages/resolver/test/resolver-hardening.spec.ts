@@ -4,7 +4,7 @@
  * upstream nor cached.
  */
 import { FileNotFoundError, readAll, ServerBusyError } from '@ptftp/protocol';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MemoryStore, Resolver, type Store, type Upstream, type UpstreamFetchOptions } from '../src/index.js';
 import { SearchLimiter } from '../src/search-limit.js';
 
@@ -72,10 +72,14 @@ describe('a bound on upstream fan-out per source and in total', () => {
     await expect.poll(() => clusters[0]!.pending()).toBe(33);
     let settled = 0;
     const tracked = [...all, other].map((p) => p.finally(() => settled++));
-    while (settled < tracked.length) {
-      for (const c of clusters) c.release();
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    // Release what the clusters hold, round after round, until every search has settled.
+    await vi.waitFor(
+      () => {
+        for (const c of clusters) c.release();
+        expect(settled).toBe(tracked.length);
+      },
+      { timeout: 20_000, interval: 1 },
+    );
     const results = await Promise.all(tracked);
     expect(results).toHaveLength(3001);
     expect(Math.max(...clusters.map((c) => c.peak()))).toBeLessThanOrEqual(33);

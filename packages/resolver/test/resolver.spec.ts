@@ -422,19 +422,19 @@ describe('Resolver: affinity follows the cache lifetime', () => {
     await resolver.resolve('SEP001122334455.cnf.xml');
     expect([a.fetchCount(), b.fetchCount()]).toEqual([1, 1]);
     resolver.reconfigure({ lookup: 'sequential', cache: { ttlSeconds: 0 } });
-    await new Promise((r) => setTimeout(r, 20));
     // Affinity to B has expired with the new lifetime: the full search asks A first again.
     await resolver.resolve('SEP001122334455.cnf.xml.sgn');
     expect([a.fetchCount(), b.fetchCount()]).toEqual([2, 2]);
   });
 
   it('DeviceAffinity: ttl 0 expires at once (never "forever"); withTtl keeps entries, cut to the new lifetime', async () => {
-    const zero = new DeviceAffinity({ ttlMs: 0 });
+    // A clock that stands still: "expired" cannot come from time passing meanwhile.
+    let clock = 1000;
+    const zero = new DeviceAffinity({ ttlMs: 0, now: () => clock });
     zero.learn('SEP001122334455', 'B');
-    await new Promise((r) => setTimeout(r, 10));
     expect(zero.clusterFor('SEP001122334455')).toBeUndefined();
 
-    const long = new DeviceAffinity({ ttlMs: 60_000 });
+    const long = new DeviceAffinity({ ttlMs: 60_000, now: () => clock });
     long.learn('SEP000000000001', 'A');
     long.learn('SEP000000000002', 'B');
     const kept = long.withTtl(30_000);
@@ -444,7 +444,9 @@ describe('Resolver: affinity follows the cache lifetime', () => {
     const none = long.withTtl(0);
     expect([none.ttlMs, none.size, none.clusterFor('SEP000000000001')]).toEqual([0, 0, undefined]);
     const short = long.withTtl(5);
-    await new Promise((r) => setTimeout(r, 20));
+    clock += 5;
+    expect(short.clusterFor('SEP000000000001')).toBe('A');
+    clock += 1;
     expect(short.clusterFor('SEP000000000001')).toBeUndefined();
     expect(short.clusterFor('SEP000000000002')).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type ProxyServer, parseRange } from '../src/index.js';
 import { pattern, sha256, startProxy } from './fixtures.js';
 
@@ -123,14 +123,10 @@ describe('HTTP front end limits (a phone network is no place for slowloris)', ()
     expect(await c.closed).toBe('');
     a.socket.destroy();
     await a.closed;
-    // The server counts the closed connection out on its own tick: poll for the freed slot.
-    let res: Response | undefined;
-    for (let i = 0; i < 50 && res === undefined; i++) {
-      res = await fetch(`http://127.0.0.1:${port}/a.cfg`).catch(() => undefined);
-      if (res === undefined) await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(res?.status).toBe(200);
-    expect(await res!.text()).toBe('hello');
+    // The server counts the closed connection out on its own tick: retry until the slot is free.
+    const res = await vi.waitFor(() => fetch(`http://127.0.0.1:${port}/a.cfg`), { interval: 20 });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('hello');
   });
 
   it('http.headersTimeoutMs: a client that never finishes its headers gets 408 and is disconnected', async () => {

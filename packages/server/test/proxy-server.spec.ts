@@ -169,14 +169,12 @@ describe('createProxyServer', () => {
 
   it('an invalid configuration throws ConfigError (PTFTP_ERR_CONFIG) before binding anything', () => {
     expect(() => createProxyServer({ listen: [], clusters: [{ id: 'x', tftp: [] }] })).toThrow(ConfigError);
-    try {
-      createProxyServer({ listen: [] });
-    } catch (err) {
-      expect((err as ConfigError).code).toBe('PTFTP_ERR_CONFIG');
-      expect((err as ConfigError).issues).toEqual([
-        { path: 'listen', message: 'Too small: expected array to have >=1 items' },
-      ]);
-    }
+    expect(() => createProxyServer({ listen: [] })).toThrow(
+      expect.objectContaining({
+        code: 'PTFTP_ERR_CONFIG',
+        issues: [{ path: 'listen', message: 'Too small: expected array to have >=1 items' }],
+      }),
+    );
   });
 
   it('a busy port is a ListenError naming the address, and nothing stays bound', async () => {

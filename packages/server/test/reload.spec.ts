@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tftpGet, tftpGetStream } from '@ptftp/protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { freeTcpPort, freeUdpPort } from '../../../test-support/peers.js';
 import {
   ConfigError,
@@ -183,20 +183,17 @@ describe('reload without a restart', () => {
   it('new TFTP, HTTP and admin addresses are bound live; the old ones close; a transfer in flight finishes', async () => {
     const big = pattern(2 * 1024 * 1024, 9);
     await writeFile(join(dir, 'big.bin'), big);
-    const [t1, t2] = [await freeUdpPort(), await freeUdpPort()];
-    const [h1, h2, a1, a2] = [
-      await freeTcpPort(),
-      await freeTcpPort(),
-      await freeTcpPort(),
-      await freeTcpPort(),
-    ];
-    const config = (t: number, h: number, a: number) => ({
-      listen: [`127.0.0.1:${t}`],
-      http: { listen: [`127.0.0.1:${h}`] },
-      admin: { listen: `127.0.0.1:${a}` },
+    // Port 0 on two loopback addresses: the OS picks every port, so no port can be taken
+    // between choosing it and binding it; the move from 127.0.0.1 to 127.0.0.2 is the change.
+    const config = (ip: string) => ({
+      listen: [`${ip}:0`],
+      http: { listen: [`${ip}:0`] },
+      admin: { listen: `${ip}:0` },
       store: { root: '.' },
     });
-    const file = await start(config(t1, h1, a1));
+    const file = await start(config('127.0.0.1'));
+    const old = server!.status().addresses;
+    const [t1, h1, a1] = [old.tftp[0]!.port, old.http[0]!.port, old.admin!.port];
     // A slow download (lockstep, 512-byte blocks: 4,097 round trips) that the reload must not cut.
     let received = 0;
     const inFlight = tftpGet({ host: '127.0.0.1', port: t1 }, 'big.bin', {
@@ -204,37 +201,38 @@ describe('reload without a restart', () => {
         received = bytes;
       },
     });
-    while (received === 0) await new Promise((r) => setTimeout(r, 2));
-    const announced: Array<[string, number[]]> = [];
-    server!.on('listening', (a, cause) => announced.push([cause, a.tftp.map((t) => t.port)]));
-    await writeFile(file, JSON.stringify(config(t2, h2, a2)));
+    await vi.waitFor(() => expect(received).toBeGreaterThan(0), { interval: 2 });
+    const announced: Array<[string, string[]]> = [];
+    server!.on('listening', (a, cause) => announced.push([cause, a.tftp.map((t) => t.address)]));
+    await writeFile(file, JSON.stringify(config('127.0.0.2')));
     const result = await server!.reload();
-    expect(announced).toEqual([['reload', [t2]]]);
+    expect(announced).toEqual([['reload', ['127.0.0.2']]]);
     // Still running when the old address closed.
     expect(received).toBeLessThan(big.length);
     expect(result.applied).toEqual(['listen', 'http', 'admin']);
     expect(result.restartRequired).toEqual([]);
+    const now = server!.status().addresses;
+    expect([now.tftp.map((a) => a.address), now.http.map((a) => a.address), now.admin?.address]).toEqual([
+      ['127.0.0.2'],
+      ['127.0.0.2'],
+      '127.0.0.2',
+    ]);
+    const [t2, h2, a2] = [now.tftp[0]!.port, now.http[0]!.port, now.admin!.port];
     expect(sha256(await inFlight)).toBe(sha256(big));
     const quick = { retransmitTimeoutMs: 100, retries: 1 };
-    expect(sha256(await tftpGet({ host: '127.0.0.1', port: t2 }, 'big.bin', { blksize: 8192 }))).toBe(
+    expect(sha256(await tftpGet({ host: '127.0.0.2', port: t2 }, 'big.bin', { blksize: 8192 }))).toBe(
       sha256(big),
     );
     await expect(tftpGet({ host: '127.0.0.1', port: t1 }, 'big.bin', quick)).rejects.toMatchObject({
       code: 'PTFTP_ERR_TIMEOUT',
     });
     expect(
-      (await fetch(`http://127.0.0.1:${h2}/big.bin`, { method: 'HEAD' })).headers.get('content-length'),
+      (await fetch(`http://127.0.0.2:${h2}/big.bin`, { method: 'HEAD' })).headers.get('content-length'),
     ).toBe(String(big.length));
     await expect(fetch(`http://127.0.0.1:${h1}/big.bin`)).rejects.toThrow();
-    expect(await (await fetch(`http://127.0.0.1:${a2}/health`)).json()).toEqual({ status: 'ok' });
-    await new Promise((r) => setTimeout(r, 50));
-    await expect(fetch(`http://127.0.0.1:${a1}/health`)).rejects.toThrow();
-    const addrs = server!.status().addresses;
-    expect([addrs.tftp.map((a) => a.port), addrs.http.map((a) => a.port), addrs.admin?.port]).toEqual([
-      [t2],
-      [h2],
-      a2,
-    ]);
+    expect(await (await fetch(`http://127.0.0.2:${a2}/health`)).json()).toEqual({ status: 'ok' });
+    // The old admin endpoint finishes the request that may have asked for the reload, then closes.
+    await vi.waitFor(() => expect(fetch(`http://127.0.0.1:${a1}/health`)).rejects.toThrow());
   });
 
   it('a close() during the reload wins: the reload is refused and the sockets it bound are released', async () => {
@@ -259,7 +257,7 @@ describe('reload without a restart', () => {
     });
     await server.start();
     const reloading = server.reload({ ...base, http: { listen: [`127.0.0.1:${h2}`] } });
-    while (calls < 2) await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(calls).toBe(2));
     const closing = server.close({ graceMs: 0 });
     release();
     await expect(reloading).rejects.toMatchObject({ code: 'PTFTP_ERR_STATE' });
@@ -312,7 +310,7 @@ describe('reload without a restart', () => {
     });
     const closed = new Promise<void>((r) => sock.on('close', () => r()));
     sock.write('GET /a.cfg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    while (!received.endsWith('\r\n\r\nA')) await new Promise((r) => setTimeout(r, 5));
+    await vi.waitFor(() => expect(received).toMatch(/\r\n\r\nA$/));
     expect(received).toMatch(/^HTTP\/1\.1 200 /);
     expect(received).not.toMatch(/connection: close/i);
     await writeFile(file, JSON.stringify({ ...base, http: { listen: [`127.0.0.1:${h2}`] } }));

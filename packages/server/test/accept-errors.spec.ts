@@ -1,0 +1,48 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProxyServer } from '../src/index.js';
+import { startProxy } from './fixtures.js';
+
+/** One GET with the request target sent exactly as given (fetch() would normalise it first). */
+function rawGet(server: ProxyServer, target: string): Promise<{ status: number; body: string }> {
+  const a = server.addresses.http[0]!;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: a.address, port: a.port, path: target, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('HTTP and admin sockets survive accept errors', () => {
+  let server: ProxyServer | undefined;
+  afterEach(async () => {
+    await server?.close({ graceMs: 0 });
+    server = undefined;
+  });
+
+  it('EMFILE on accept, twice, neither throws nor stops the servers', async () => {
+    server = await startProxy({}, { 'a.xml': 'A' });
+    // The sockets are private; an accept failure is an `error` event on them (node:net onconnection).
+    const internals = server as unknown as {
+      http: { servers: Map<string, import('node:http').Server> };
+      admin: { server: import('node:http').Server };
+    };
+    const emfile = () => Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
+    for (const s of [[...internals.http.servers.values()][0]!, internals.admin.server]) {
+      expect(() => {
+        s.emit('error', emfile());
+        s.emit('error', emfile());
+      }).not.toThrow();
+    }
+    expect(await rawGet(server, '/a.xml')).toEqual({ status: 200, body: 'A' });
+    const res = await fetch(`${server.addresses.admin!.url}/health`);
+    expect(res.status).toBe(200);
+  });
+});
