@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts', 'src/testing/index.ts'],
+  entry: ['src/index.ts', 'src/internal.ts', 'src/testing/index.ts'],
   format: ['esm', 'cjs'],
   // typed-emitter is types only: its declarations are inlined, so installs do not pull it (and its
   // optional rxjs, 12 MB) in.

@@ -7,8 +7,8 @@ import {
   type Content,
   FileNotFoundError,
   InvalidArgumentError,
-  readAll,
 } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import type * as TypedEmitterModule from 'typed-emitter';
 import { deviceOf } from './affinity.js';
 import {

@@ -3,7 +3,8 @@ import type { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Content, FileNotFoundError, readAll } from '@ptftp/protocol';
+import { type Content, FileNotFoundError } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import { generateSigningCertificate, signSgn, verifySgn } from '@ptftp/security';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
