@@ -176,7 +176,7 @@ export class TftpServer<C = unknown> extends TypedEmitter<TftpServerEvents<C>> {
   private async shutdown(graceMs: number): Promise<void> {
     // In single-port mode the listening sockets carry the running transfers.
     if (!this.config.single) this.sockets.closeAll();
-    await this.table.drained(graceMs);
+    if (this.table.size > 0 && graceMs > 0) await this.table.drained(graceMs);
     for (const record of this.table.snapshot())
       abortRecord(this.host, record, new ClosedError('server closed'));
     this.sockets.closeAll();
