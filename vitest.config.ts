@@ -8,6 +8,7 @@ const src = (p: string) => fileURLToPath(new URL(`./packages/${p}`, import.meta.
 const alias = {
   '@ptftp/protocol/testing': src('protocol/src/testing/index.ts'),
   '@ptftp/protocol/client': src('protocol/src/client.ts'),
+  '@ptftp/protocol/internal': src('protocol/src/internal.ts'),
   '@ptftp/protocol': src('protocol/src/index.ts'),
   '@ptftp/dhcp-options': src('dhcp-options/src/index.ts'),
   '@ptftp/security': src('security/src/index.ts'),

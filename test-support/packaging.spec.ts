@@ -81,6 +81,39 @@ describe('package manifests', () => {
     for (const m of manifests.values()) expect(m.engines.node, m.name).toBe(rootEngines);
   });
 
+  it.each(names)(
+    '%s: every entry point in `exports` has ESM, CJS and types, is built, and resolves in tests and tsc',
+    (dir) => {
+      const m = manifests.get(dir)!;
+      const tsup = readFileSync(join(root, 'packages', dir, 'tsup.config.ts'), 'utf8');
+      const vitestConfig = readFileSync(join(root, 'vitest.config.ts'), 'utf8');
+      const tsconfig = readFileSync(join(root, 'tsconfig.json'), 'utf8');
+      type Entry = { types: string; default: string };
+      for (const [sub, value] of Object.entries(
+        m.exports as Record<string, { import: Entry; require: Entry }>,
+      )) {
+        const base = value.import.default.replace(/\.js$/, '');
+        expect(value.import, `${m.name} ${sub}`).toEqual({ types: `${base}.d.ts`, default: `${base}.js` });
+        expect(value.require, `${m.name} ${sub}`).toEqual({ types: `${base}.d.cts`, default: `${base}.cjs` });
+        const source = `${base.replace(/^\.\/dist\//, 'src/')}.ts`;
+        expect(existsSync(join(root, 'packages', dir, source)), source).toBe(true);
+        expect(tsup, `${dir}/tsup.config.ts builds ${source}`).toContain(`'${source}'`);
+        // The CLI is a binary: nothing imports it, so it needs no alias.
+        if (!m.name.startsWith('@ptftp/')) continue;
+        const specifier = `${m.name}${sub.slice(1)}`;
+        expect(vitestConfig, `vitest alias for ${specifier}`).toContain(`'${specifier}':`);
+        expect(tsconfig, `tsconfig path for ${specifier}`).toContain(`"${specifier}":`);
+      }
+    },
+  );
+
+  it('the protocol face lists what it exports (no `export *`)', () => {
+    for (const face of ['index.ts', 'internal.ts']) {
+      const text = readFileSync(join(root, 'packages/protocol/src', face), 'utf8');
+      expect(text, face).not.toMatch(/^export \*/m);
+    }
+  });
+
   it.skipIf(!existsSync(join(root, 'packages/protocol/dist/index.d.ts')))(
     'the built declarations import nothing from typed-emitter (its types are inlined)',
     () => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readAll } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import { createFaultyTftpServer, createLossyLink, type FaultyTftpServer } from '@ptftp/protocol/testing';
 import { MemoryStore, type Resolution, Resolver, TftpClusterUpstream } from '@ptftp/resolver';
 import { createFaultUpstream } from '@ptftp/resolver/testing';

@@ -2,6 +2,8 @@
  * The events a `TftpServer` emits. Building their payloads costs one object per transfer, never
  * one per packet; nothing is logged from inside the library.
  */
+import { EventEmitter } from 'node:events';
+import type * as TypedEmitterModule from 'typed-emitter';
 import type { MalformedPacketError, PtftpError } from './errors.js';
 import type { RemoteInfo } from './handler.js';
 import type { TftpOptions } from './packet.js';
@@ -23,7 +25,7 @@ export interface RequestInfo {
 }
 
 /** A transfer that the handler accepted, with the options the server granted. */
-export interface TransferInfo {
+export interface TransferInfo<C = unknown> {
   readonly filename: string;
   readonly mode: 'octet' | 'netascii';
   readonly remote: RemoteInfo;
@@ -32,10 +34,12 @@ export interface TransferInfo {
   readonly options: Readonly<TftpOptions>;
   readonly blksize: number;
   readonly windowsize: number;
+  /** The `context` of the handler's result, if it gave one. */
+  readonly context?: C | undefined;
 }
 
 /** Counters of a finished transfer. */
-export interface TransferStats {
+export interface TransferStats<C = unknown> {
   readonly filename: string;
   readonly remote: RemoteInfo;
   readonly direction: 'read' | 'write';
@@ -47,18 +51,33 @@ export interface TransferStats {
   /** Packets sent again after a timeout (DATA, OACK or ACK). */
   readonly retransmissions: number;
   readonly options: Readonly<TftpOptions>;
+  /** The `context` of the handler's result, if it gave one. */
+  readonly context?: C | undefined;
+}
+
+/**
+ * The request of a failed transfer. `context` is the handler's, when the handler had returned
+ * before the transfer failed; a refusal by the handler itself (a throw) has none.
+ */
+export interface TransferErrorInfo<C = unknown> extends RequestInfo {
+  readonly context?: C | undefined;
 }
 
 /** Event map of `TftpServer` (typed-emitter; a type alias, as the emitter needs an index signature). */
-export type TftpServerEvents = {
+export type TftpServerEvents<C = unknown> = {
   listening: (address: ListeningAddress) => void;
   request: (info: RequestInfo) => void;
-  transferStart: (info: TransferInfo) => void;
-  transferComplete: (stats: TransferStats) => void;
+  transferStart: (info: TransferInfo<C>) => void;
+  transferComplete: (stats: TransferStats<C>) => void;
   /** A transfer failed: refused by the handler, timed out, aborted, or ended by the peer. */
-  transferError: (err: PtftpError, info: RequestInfo) => void;
+  transferError: (err: PtftpError, info: TransferErrorInfo<C>) => void;
   /** A request refused by a limit: answered with ERROR, or dropped silently by the rate limit. */
   requestRefused: (err: PtftpError, info: RequestInfo) => void;
   malformedPacket: (err: MalformedPacketError, remote: RemoteInfo) => void;
   close: () => void;
 };
+
+/** Node's EventEmitter typed by an event map (the server's depends on its context type). */
+export const TypedEmitter = EventEmitter as new <
+  E extends TypedEmitterModule.EventMap,
+>() => TypedEmitterModule.default<E>;

@@ -45,23 +45,36 @@ export interface ReadRequest extends TransferRequest {}
  * abandoned when the handler resolved). When the client asked for `tsize` and the size is not
  * known yet (content still arriving), the OACK waits for `whenSized()`.
  *
+ * Any object form may carry a `context`: the server keeps it with the transfer and hands it
+ * back on the transfer's `transferStart`, `transferComplete` and `transferError` events, so
+ * what the handler knew (which source answered, when it started) needs no side table.
+ *
  * @example
  * ```ts
- * const handler: ReadHandler = () => ({ content: bufferContent(Buffer.from('hello')) });
+ * const handler: ReadHandler<{ source: string }> = () => ({
+ *   content: bufferContent(Buffer.from('hello')),
+ *   context: { source: 'memory' },
+ * });
+ * server.on('transferComplete', (stats) => console.log(stats.context?.source, stats.bytes));
  * ```
  */
-export type ReadResult =
+export type ReadResult<C = unknown> =
   | Uint8Array
-  | { data: Uint8Array }
-  | { content: Content }
-  | { stream: Readable; size?: number | undefined };
+  | (({ data: Uint8Array } | { content: Content } | { stream: Readable; size?: number | undefined }) &
+      HandlerContext<C>);
+
+/** What a handler's result may carry back to the transfer's events. */
+export interface HandlerContext<C = unknown> {
+  /** Returned on this transfer's `transferStart`, `transferComplete` and `transferError` events. */
+  readonly context?: C | undefined;
+}
 
 /**
  * Produce the content of a requested file. Throw `FileNotFoundError` (ERROR 1),
  * `AccessViolationError` (ERROR 2) or any `PtftpError` (its `tftpCode`, its message on the
  * wire); any other error is answered with ERROR 0 and a generic message.
  */
-export type ReadHandler = (req: ReadRequest) => ReadResult | Promise<ReadResult>;
+export type ReadHandler<C = unknown> = (req: ReadRequest) => ReadResult<C> | Promise<ReadResult<C>>;
 
 /** A write request (WRQ) as the handler sees it. */
 export interface WriteRequest extends TransferRequest {
@@ -72,13 +85,14 @@ export interface WriteRequest extends TransferRequest {
 /**
  * Where an upload goes. `write` gets the file's bytes in order (netascii already decoded);
  * `end` commits the file and the last ACK is sent only after it resolves; `abort` is called
- * when the transfer fails, so a partial file can be discarded.
+ * when the transfer fails, so a partial file can be discarded. A `context` comes back on the
+ * transfer's events, as a read result's does.
  */
-export interface WriteSink {
+export interface WriteSink<C = unknown> extends HandlerContext<C> {
   write(chunk: Uint8Array): void | Promise<void>;
   end(): void | Promise<void>;
   abort?(err: Error): void;
 }
 
 /** Accept an upload by returning a sink, or refuse it by throwing (same mapping as reads). */
-export type WriteHandler = (req: WriteRequest) => WriteSink | Promise<WriteSink>;
+export type WriteHandler<C = unknown> = (req: WriteRequest) => WriteSink<C> | Promise<WriteSink<C>>;

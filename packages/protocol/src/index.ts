@@ -2,19 +2,118 @@
  * @packageDocumentation
  * A complete TFTP engine for Node.js: the wire codec, a server and a client
  * (RFC 1350, 2347, 2348, 2349, 7440), IPv4 and IPv6.
+ *
+ * This face is chosen, not spilled: what is listed here is what users may rely on. Helpers
+ * that only the other `@ptftp` packages share live behind `@ptftp/protocol/internal`; test
+ * doubles behind `@ptftp/protocol/testing`.
  */
-export * from './client.js';
-export { bufferContent, type Content, isContent, readAll } from './content.js';
+
+// The client.
+export {
+  parseTftpUrl,
+  TftpClient,
+  type TftpDownloadStream,
+  type TftpNegotiated,
+  type TftpPutOptions,
+  type TftpPutSource,
+  type TftpTarget,
+  type TftpTransferOptions,
+  type TftpUrl,
+  tftpGet,
+  tftpGetStream,
+  tftpPut,
+} from './client.js';
+// Content handles and the safe-folder core they are read from.
+export { bufferContent, type Content } from './content.js';
 export { DiskFiles, type DiskFilesOptions } from './disk-content.js';
-export * from './errors.js';
-export * from './events.js';
-export * from './fs-handler.js';
-export * from './fs-write-handler.js';
-export * from './handler.js';
+// Errors: one class per condition, each with a stable code and its TFTP error code.
+export {
+  AbortedError,
+  AccessViolationError,
+  ClosedError,
+  FileNotFoundError,
+  InvalidArgumentError,
+  IsDirectoryError,
+  isPtftpError,
+  LimitError,
+  MalformedPacketError,
+  OptionNegotiationError,
+  ProtocolError,
+  PtftpError,
+  type PtftpErrorCodeString,
+  ServerBusyError,
+  SizeMismatchError,
+  TftpErrorCode,
+  TftpRemoteError,
+  TimeoutError,
+} from './errors.js';
+// The server's events.
+export type {
+  ListeningAddress,
+  RequestInfo,
+  TftpServerEvents,
+  TransferErrorInfo,
+  TransferInfo,
+  TransferStats,
+} from './events.js';
+// Handlers: a folder's, and the shapes of your own.
+export { createFsHandler, type FsHandlerOptions, resolveSafePath } from './fs-handler.js';
+export { createFsWriteHandler, type FsWriteHandlerOptions } from './fs-write-handler.js';
+export type {
+  HandlerContext,
+  LocalInfo,
+  ReadHandler,
+  ReadRequest,
+  ReadResult,
+  RemoteInfo,
+  TransferRequest,
+  WriteHandler,
+  WriteRequest,
+  WriteSink,
+} from './handler.js';
 export type { InheritedListenSocket } from './listen-address.js';
-export * from './netascii.js';
-export * from './options.js';
-export * from './packet.js';
+// The codec: netascii, option negotiation (RFC 2347-2349, 7440) and packets (RFC 1350).
+export { encodeNetascii, NetasciiDecoder } from './netascii.js';
+export {
+  BLKSIZE_MAX,
+  BLKSIZE_MIN,
+  DEFAULT_BLKSIZE,
+  type NegotiatedOptions,
+  type NegotiationInput,
+  negotiateOptions,
+  type OptionLimits,
+  type OptionPolicyResult,
+  TIMEOUT_MAX_S,
+  TIMEOUT_MIN_S,
+  WINDOWSIZE_MAX,
+  WINDOWSIZE_MIN,
+} from './options.js';
+export {
+  type AckPacket,
+  type DataPacket,
+  decodePacket,
+  type ErrorPacket,
+  encodeAck,
+  encodeData,
+  encodeError,
+  encodeOack,
+  encodePacket,
+  encodeRequest,
+  type OackPacket,
+  Opcode,
+  type Packet,
+  PacketLimits,
+  type RequestPacket,
+  type TftpOptions,
+  type TransferMode,
+} from './packet.js';
 export { SafeRoot, type SafeRootOptions } from './safe-root.js';
-export { SEND_BUDGET_DEFAULTS, type SendBudgetOptions } from './send-budget.js';
-export * from './server.js';
+export type { SendBudgetOptions } from './send-budget.js';
+// The server.
+export {
+  createServer,
+  type DatagramSocketFactory,
+  type LiveServerOptions,
+  TftpServer,
+  type TftpServerOptions,
+} from './server.js';

@@ -14,9 +14,13 @@ export interface TransferSocketOptions {
   readonly sendBufferSize?: number | undefined;
 }
 
-function bindSocket(opts: TransferSocketOptions, port: number): Promise<dgram.Socket> {
+function bindSocket(
+  opts: TransferSocketOptions,
+  port: number,
+  createSocket: (options: dgram.SocketOptions) => dgram.Socket,
+): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({
+    const socket = createSocket({
       type: opts.type,
       ipv6Only: opts.ipv6Only,
       lookup: literalLookup as never,
@@ -43,13 +47,17 @@ export class PortPool {
   /** Range ports held by our own transfers, skipped without a failed bind. */
   private readonly inUse = new Set<number>();
 
-  constructor(private readonly range: { from: number; to: number } | undefined) {
+  constructor(
+    private readonly range: { from: number; to: number } | undefined,
+    /** Makes each transfer socket (the server's `createSocket` option). */
+    private readonly createSocket: (options: dgram.SocketOptions) => dgram.Socket = dgram.createSocket,
+  ) {
     this.cursor = range?.from ?? 0;
   }
 
   /** Bind a socket for one transfer; LimitError when every port of the range is busy. */
   async open(opts: TransferSocketOptions): Promise<dgram.Socket> {
-    if (this.range === undefined) return bindSocket(opts, 0);
+    if (this.range === undefined) return bindSocket(opts, 0, this.createSocket);
     const { from, to } = this.range;
     const count = to - from + 1;
     for (let i = 0; i < count; i++) {
@@ -57,7 +65,7 @@ export class PortPool {
       this.cursor = port >= to ? from : port + 1;
       if (this.inUse.has(port)) continue;
       try {
-        const socket = await bindSocket(opts, port);
+        const socket = await bindSocket(opts, port, this.createSocket);
         this.inUse.add(port);
         return socket;
       } catch (err) {

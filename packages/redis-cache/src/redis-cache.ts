@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { bufferContent, type Content, readAll } from '@ptftp/protocol';
+import { bufferContent, type Content } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import {
   type CachedFile,
   type CacheFill,

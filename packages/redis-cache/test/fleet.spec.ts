@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readAll } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import { MemoryStore, Resolver } from '@ptftp/resolver';
 import { MemoryUpstream, patternBytes } from '@ptftp/resolver/testing';
 import { Redis } from 'ioredis';

@@ -7,7 +7,8 @@
  * re-signs `.sgn` files when the proxy is configured to.
  */
 import { createHash } from 'node:crypto';
-import { AbortedError, bufferContent, type Content, FileNotFoundError, readAll } from '@ptftp/protocol';
+import { AbortedError, bufferContent, type Content, FileNotFoundError } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import { deviceOf } from './affinity.js';
 import type { Clusters, Topology } from './clusters.js';
 import { UpstreamUnreachableError } from './errors.js';

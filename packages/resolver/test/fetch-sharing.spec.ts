@@ -1,4 +1,5 @@
-import { AbortedError, type Content, readAll } from '@ptftp/protocol';
+import { AbortedError, type Content } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore, Resolver, type Upstream } from '../src/index.js';
 import { MemoryUpstream } from '../src/testing/index.js';

@@ -3,7 +3,8 @@
  * never turned into "not found", and a busy store (descriptors exhausted) never forwarded
  * upstream nor cached.
  */
-import { FileNotFoundError, readAll, ServerBusyError } from '@ptftp/protocol';
+import { FileNotFoundError, ServerBusyError } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import { describe, expect, it, vi } from 'vitest';
 import { MemoryStore, Resolver, type Store, type Upstream, type UpstreamFetchOptions } from '../src/index.js';
 import { SearchLimiter } from '../src/search-limit.js';

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, open, rename, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readAll } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FolderStore, MemoryStore } from '../src/index.js';
 import { runStoreCompliance } from '../src/testing/index.js';

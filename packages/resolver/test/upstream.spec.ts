@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
-import { type Content, readAll } from '@ptftp/protocol';
+import type { Content } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import { describe, expect, it } from 'vitest';
 import { freeUdpPort, lacking, startTftpdHpa } from '../../../test-support/peers.js';
 import { HttpUpstream, MemoryStore, Resolver, TftpClusterUpstream } from '../src/index.js';

@@ -64,14 +64,19 @@ function liveOptions(l: ProxyConfig['limits']): LiveServerOptions {
   };
 }
 
+/** What the handler knew, carried by the protocol server to the transfer's last event. */
+interface Answered {
+  readonly file: ResolvedFile;
+  readonly started: number;
+}
+
 /**
- * The TFTP front end: @ptftp/protocol's server with a handler that asks the resolver. It
- * remembers which source answered each transfer, so that the bytes counted when the transfer
- * completes are labelled with it.
+ * The TFTP front end: @ptftp/protocol's server with a handler that asks the resolver. Each
+ * transfer's context says which source answered it, so that the bytes counted when the
+ * transfer completes are labelled with it.
  */
 export class TftpFrontend {
-  private server: TftpServer | undefined;
-  private readonly pending = new Map<string, { file: ResolvedFile; started: number }>();
+  private server: TftpServer<Answered> | undefined;
   /** What each configured address string is bound to (inherited sockets are not listed). */
   private readonly configured = new Map<string, TftpBound>();
 
@@ -85,7 +90,7 @@ export class TftpFrontend {
   }
 
   async listen(addresses: readonly TftpListenAddress[]): Promise<TftpBound[]> {
-    const server = createServer({
+    const server = createServer<Answered>({
       handler: (req) => this.handle(req),
       ...liveOptions(this.limits),
       ...(this.limits.ports !== undefined && { ports: this.limits.ports }),
@@ -95,9 +100,7 @@ export class TftpFrontend {
     server.on(
       'transferComplete',
       contained((stats) => {
-        const key = `${stats.remote.address}|${stats.remote.port}|${stats.filename}`;
-        const entry = this.pending.get(key);
-        this.pending.delete(key);
+        const entry = stats.context;
         if (!entry) return;
         this.hooks.served({
           transport: 'tftp',
@@ -114,11 +117,11 @@ export class TftpFrontend {
     server.on(
       'transferError',
       contained((err, info) => {
+        // Errors raised by the handler were reported already (no context): this is for
+        // transfers that broke after it answered.
+        if (info.context === undefined) return;
         const remote = info.remote ?? { address: '', port: 0 };
         const name = info.filename ?? '';
-        const key = `${remote.address}|${remote.port}|${name}`;
-        // Errors raised by the handler were reported already; this is for transfers that broke later.
-        if (!this.pending.delete(key)) return;
         this.hooks.failed({ transport: 'tftp', name, remote, result: 'error', error: err });
       }, report),
     );
@@ -192,11 +195,10 @@ export class TftpFrontend {
     const server = this.server;
     this.server = undefined;
     if (server) await server.close({ graceMs });
-    this.pending.clear();
     this.configured.clear();
   }
 
-  private async handle(req: ReadRequest): Promise<{ content: Content }> {
+  private async handle(req: ReadRequest): Promise<{ content: Content; context: Answered }> {
     const started = performance.now();
     const remote = { address: req.remote.address, port: req.remote.port };
     try {
@@ -206,10 +208,9 @@ export class TftpFrontend {
         signal: req.signal,
         transport: 'tftp',
       });
-      this.pending.set(`${remote.address}|${remote.port}|${req.filename}`, { file, started });
       // The protocol server reads the handle by offset (views when in memory, bounded read-ahead
       // from disk or while the file still arrives) and releases it however the transfer ends.
-      return { content: file.content };
+      return { content: file.content, context: { file, started } };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       const result = failureKind(err);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { bufferContent, readAll } from '@ptftp/protocol';
+import { bufferContent } from '@ptftp/protocol';
+import { readAll } from '@ptftp/protocol/internal';
 import type { ResolverCache } from '../resolver-cache.js';
 import { errorCode, patternBytes, type TestApi } from './test-api.js';
 
