@@ -13,6 +13,8 @@ export {
   parseTftpUrl,
   TftpClient,
   type TftpDownloadStream,
+  type TftpFileResult,
+  type TftpGetFileOptions,
   type TftpNegotiated,
   type TftpPutOptions,
   type TftpPutSource,
@@ -20,6 +22,7 @@ export {
   type TftpTransferOptions,
   type TftpUrl,
   tftpGet,
+  tftpGetFile,
   tftpGetStream,
   tftpPut,
 } from './client.js';
