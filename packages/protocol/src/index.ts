@@ -11,6 +11,7 @@ export * from './events.js';
 export * from './fs-handler.js';
 export * from './fs-write-handler.js';
 export * from './handler.js';
+export { Leases } from './leases.js';
 export type { InheritedListenSocket } from './listen-address.js';
 export * from './netascii.js';
 export * from './options.js';

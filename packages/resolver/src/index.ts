@@ -16,6 +16,11 @@
 export { DeviceAffinity, deviceOf } from './affinity.js';
 export * from './cache.js';
 export * from './common-files.js';
+export {
+  type BudgetRefusalMessage,
+  type CacheLookupMessage,
+  resolverChannels,
+} from './diagnostics.js';
 export * from './discovery.js';
 export * from './errors.js';
 export type * from './events.js';

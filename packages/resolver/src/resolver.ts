@@ -7,6 +7,7 @@ import {
   type Content,
   FileNotFoundError,
   InvalidArgumentError,
+  Leases,
   readAll,
 } from '@ptftp/protocol';
 import type * as TypedEmitterModule from 'typed-emitter';
@@ -20,6 +21,7 @@ import {
   defaultCacheDir,
 } from './cache.js';
 import { CommonFiles } from './common-files.js';
+import { publishCacheLookup } from './diagnostics.js';
 import type { DiscoverySource } from './discovery.js';
 import { LoopRefusedError, TopologyError, UpstreamUnreachableError } from './errors.js';
 import type { FlushScope, ResolverEvents } from './events.js';
@@ -204,9 +206,8 @@ export class Resolver extends Emitter {
   readonly #budget: FetchBudget;
   readonly #shared = new SharedFetches<Fetched>({ linger: (f) => f.completion });
   readonly #searchLimit: SearchLimiter;
-  /** Upstreams still in use by a fetch, and those retired by a reconfiguration. */
-  readonly #busy = new Map<Upstream, number>();
-  readonly #retired = new Set<Upstream>();
+  /** Upstreams in use by a fetch; one replaced by a reconfiguration closes when its last fetch ends. */
+  readonly #busy = new Leases<Upstream>((up) => up.close?.());
   #discoveryRun = 0;
   /** Bumped by every flush: a lookup that started before it must not re-fill the cache. */
   #flushes = 0;
@@ -226,7 +227,7 @@ export class Resolver extends Emitter {
     this.#cacheOptions = resolveCacheOptions(init.cache);
     this.#ownCache = components.cache === undefined;
     this.#cache = components.cache ?? new TieredCache(this.#cacheOptions);
-    this.#budget = new FetchBudget(budgetOf(this.#cacheOptions));
+    this.#budget = new FetchBudget(budgetOf(this.#cacheOptions), this);
   }
 
   /**
@@ -275,6 +276,11 @@ export class Resolver extends Emitter {
     }
 
     const hit = await this.#cache.get(canonical);
+    publishCacheLookup({
+      resolver: this,
+      name: canonical,
+      outcome: hit ? (hit.kind === 'file' ? 'hit' : 'negative') : 'miss',
+    });
     if (hit?.kind === 'file') {
       const file = hit.file;
       if (this.#listened.has('cacheHit')) this.emit('cacheHit', { name: canonical });
@@ -505,8 +511,7 @@ export class Resolver extends Emitter {
     this.#closing.abort(new AbortedError('resolver closed'));
     this.#shared.abortAll(new AbortedError('resolver closed'));
     for (const up of this.#topology.upstreams.values()) up.close?.();
-    for (const up of this.#retired) up.close?.();
-    this.#retired.clear();
+    for (const up of this.#busy.takeRetired()) up.close?.();
     if (this.#ownCache) void this.#cache.close();
   }
 
@@ -610,8 +615,7 @@ export class Resolver extends Emitter {
   }
 
   #retire(up: Upstream): void {
-    if ((this.#busy.get(up) ?? 0) === 0) up.close?.();
-    else this.#retired.add(up);
+    this.#busy.retire(up);
   }
 
   #isPeer(remoteAddress: string | undefined, settings: Settings): boolean {
@@ -887,7 +891,7 @@ export class Resolver extends Emitter {
       failover: (from, to) => this.emit('failover', { clusterId, from, to }),
     };
     this.emit('upstreamFetch', { name, clusterId });
-    this.#busy.set(upstream, (this.#busy.get(upstream) ?? 0) + 1);
+    const idle = this.#busy.lease(upstream);
     // The fetch may outlive the search (the file streams on): closing the resolver ends it too.
     const signal = AbortSignal.any([requestSignal, this.#closing.signal]);
     const fill = this.#cache.fill(name);
@@ -908,13 +912,6 @@ export class Resolver extends Emitter {
       return { kind: 'unreachable', clusterId, error: err };
     } finally {
       // In use until the upstream is through with the file, not only until it started.
-      const idle = () => {
-        const n = (this.#busy.get(upstream) ?? 1) - 1;
-        if (n === 0) {
-          this.#busy.delete(upstream);
-          if (this.#retired.delete(upstream)) upstream.close?.();
-        } else this.#busy.set(upstream, n);
-      };
       if (done) done.then(idle, idle);
       else idle();
     }
