@@ -14,6 +14,7 @@ const alias = {
   '@ptftp/resolver/testing': src('resolver/src/testing/index.ts'),
   '@ptftp/resolver': src('resolver/src/index.ts'),
   '@ptftp/redis-cache': src('redis-cache/src/index.ts'),
+  '@ptftp/server/internal': src('server/src/internal.ts'),
   '@ptftp/server': src('server/src/index.ts'),
 };
 

@@ -1,6 +1,5 @@
 import {
   ConfigError,
-  canBind,
   createProxyServer,
   DEFAULT_ADMIN_PORT,
   DEFAULT_HTTP_PORT,
@@ -16,6 +15,7 @@ import {
   startDemo,
   systemdSockets,
 } from '@ptftp/server';
+import { canBind } from '@ptftp/server/internal';
 import { type Command, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { CliError, type CliIo } from '../io.js';
