@@ -1,23 +1,14 @@
 import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import { Leases } from '@ptftp/protocol';
-import {
-  type DiscoverySource,
-  FolderStore,
-  MemoryStore,
-  Resolver,
-  type ResolverComponents,
-  type Store,
-  TopologyError,
-} from '@ptftp/resolver';
+import type { Resolver } from '@ptftp/resolver';
 import { AdminEndpoint } from './admin.js';
 import { AdminFrontend } from './admin-frontend.js';
 import { parseConfig } from './config-load.js';
 import type { ProxyConfig, ProxyConfigInput } from './config-schema.js';
 import { type FailureSite, toError } from './contain.js';
 import { observe, serverChannels } from './diagnostics.js';
-import { fileDiscovery } from './discovery-file.js';
-import { ConfigError, StateError } from './errors.js';
+import { StateError } from './errors.js';
 import type { FrontendHooks, ResolvedFile } from './events.js';
 import type { Frontend, Rebind } from './frontend.js';
 import { httpFrontend, tftpFrontend } from './frontend-bindings.js';
@@ -26,36 +17,12 @@ import { splitInherited, withInherited } from './inherited.js';
 import { ProxyMetrics } from './metrics.js';
 import type { FlushSelector, ProxyAddresses, ProxyServerEvents, ProxyStatus } from './proxy-types.js';
 import { effectiveConfig, planReload, type ReloadResult } from './reload.js';
+import { createResolver, type ProxyComponents, topologyToConfigError } from './resolver-build.js';
 import { readSigning, resolverInit } from './resolver-init.js';
 import { SharedCache } from './shared-cache.js';
-import type { InheritedSocket } from './systemd.js';
 import { TftpFrontend } from './tftp-frontend.js';
 
-/** Collaborators, kept apart from the configuration (`init`) so tests and embedders can replace them. */
-export interface ProxyComponents {
-  /** The local store for a configuration. Default: a FolderStore on `store.root`, or an empty MemoryStore. */
-  createStore?: (config: ProxyConfig) => Store;
-  /** Passed to the resolver: how remote clusters are fetched (default: TFTP with @ptftp/protocol). */
-  upstreamFactory?: ResolverComponents['upstreamFactory'];
-  /** Passed to the resolver: a dynamic source of remote clusters (default: `discovery.file` when configured). */
-  discovery?: DiscoverySource;
-  /** Passed to the resolver: re-signs `.sgn` files when `signing.mode` is `resign`. */
-  signer?: ResolverComponents['signer'];
-  /** Where `reload()` without an argument reads the new configuration (the CLI: the config file). */
-  configSource?: () => Promise<ProxyConfigInput | ProxyConfig>;
-  /**
-   * Bound sockets handed over by systemd (see {@link systemdSockets}): UDP ones replace
-   * `listen`, TCP ones replace `http.listen`, for as long as the server runs.
-   */
-  inheritedSockets?: readonly InheritedSocket[];
-}
-
-function topologyToConfigError(err: unknown): unknown {
-  if (err instanceof TopologyError) {
-    return new ConfigError(err.violations.map((v) => ({ path: v.path, message: v.message })));
-  }
-  return err;
-}
+export type { ProxyComponents } from './resolver-build.js';
 
 /**
  * The proxy TFTP server: one resolver (local store, cache, remote clusters) behind a TFTP
@@ -488,23 +455,7 @@ export class ProxyServer extends EventEmitter<{
     config: ProxyConfig,
     signing: { keyPem: string; certPem: string } | undefined,
   ): Resolver {
-    const store =
-      this.components.createStore?.(config) ??
-      (config.store ? new FolderStore(config.store.root) : new MemoryStore({}));
-    const discovery =
-      this.components.discovery ?? (config.discovery ? fileDiscovery(config.discovery.file) : undefined);
-    let resolver: Resolver;
-    try {
-      resolver = new Resolver(resolverInit(config, signing), {
-        store,
-        ...(this.components.upstreamFactory && { upstreamFactory: this.components.upstreamFactory }),
-        ...(this.components.signer && { signer: this.components.signer }),
-        ...(discovery && { discovery }),
-        ...(this.sharedCache && { cache: this.sharedCache }),
-      });
-    } catch (err) {
-      throw topologyToConfigError(err);
-    }
+    const resolver = createResolver(config, signing, this.components, this.sharedCache);
     observe(resolver, this.metrics);
     resolver.on('upstreamError', (e) => {
       this.metrics.upstreamErrors.inc({ cluster: e.clusterId });
