@@ -1,4 +1,4 @@
-import { channel } from 'node:diagnostics_channel';
+import { channel, subscribe } from 'node:diagnostics_channel';
 import { type BudgetRefusalMessage, type CacheLookupMessage, resolverChannels } from '@ptftp/resolver';
 import type { FailedInfo, ServedInfo } from './events.js';
 
@@ -54,18 +54,19 @@ export function observe(publisher: object, sink: ChannelSink): void {
   sinks.set(publisher, sink);
   if (subscribed) return;
   subscribed = true;
-  resolverChannels.cacheLookup.subscribe((m) => {
+  // By name (not Channel#subscribe): the subscription then holds its channel alive.
+  subscribe(resolverChannels.cacheLookup.name, (m) => {
     const { resolver, outcome } = m as CacheLookupMessage;
     sinks.get(resolver)?.cacheLookup(outcome);
   });
-  resolverChannels.budgetRefusal.subscribe((m) => {
+  subscribe(resolverChannels.budgetRefusal.name, (m) => {
     sinks.get((m as BudgetRefusalMessage).resolver)?.budgetRefusal();
   });
-  serverChannels.served.subscribe((m) => {
+  subscribe(serverChannels.served.name, (m) => {
     const { server, info } = m as ServedMessage;
     sinks.get(server)?.served(info);
   });
-  serverChannels.failed.subscribe((m) => {
+  subscribe(serverChannels.failed.name, (m) => {
     const { server, info } = m as FailedMessage;
     sinks.get(server)?.failed(info);
   });
