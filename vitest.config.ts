@@ -17,6 +17,7 @@ const alias = {
   '@ptftp/resolver/internal': src('resolver/src/internal.ts'),
   '@ptftp/resolver': src('resolver/src/index.ts'),
   '@ptftp/redis-cache': src('redis-cache/src/index.ts'),
+  '@ptftp/server/internal': src('server/src/internal.ts'),
   '@ptftp/server': src('server/src/index.ts'),
 };
 

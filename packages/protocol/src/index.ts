@@ -74,6 +74,7 @@ export type {
   WriteRequest,
   WriteSink,
 } from './handler.js';
+export { Leases } from './leases.js';
 export type { InheritedListenSocket } from './listen-address.js';
 // The codec: netascii, option negotiation (RFC 2347-2349, 7440) and packets (RFC 1350).
 export { encodeNetascii, NetasciiDecoder } from './netascii.js';

@@ -1,4 +1,5 @@
 import { AbortedError, ServerBusyError } from '@ptftp/protocol';
+import { resolverChannels } from './diagnostics.js';
 
 /** Bounds on what the resolver fetches from remote clusters at once (`ResolverInit.cache`). */
 export interface FetchBudgetOptions {
@@ -40,8 +41,12 @@ export class FetchBudget {
   #opts: Required<FetchBudgetOptions>;
   readonly #queue: Array<{ admit: () => void }> = [];
 
-  constructor(opts: FetchBudgetOptions = {}) {
+  readonly #owner: object;
+
+  /** @param owner named in the `ptftp:resolver:budget-refusal` messages (the resolver; default the budget). */
+  constructor(opts: FetchBudgetOptions = {}, owner?: object) {
     this.#opts = resolveBudget(opts);
+    this.#owner = owner ?? this;
   }
 
   get options(): Required<FetchBudgetOptions> {
@@ -111,6 +116,8 @@ export class FetchBudget {
 
   #refuse(): ServerBusyError {
     this.#refusals++;
+    if (resolverChannels.budgetRefusal.hasSubscribers)
+      resolverChannels.budgetRefusal.publish({ resolver: this.#owner });
     const bytes = this.#bytes >= this.#opts.maxInflightBytes;
     return new ServerBusyError(bytes ? 'upstream bytes in flight' : 'upstream fetches');
   }

@@ -1,7 +1,11 @@
+import picomatch from 'picomatch';
+
 /**
- * Compiles a file-name glob to a case-insensitive RegExp matching the whole name.
- * `*` matches within one path segment, `**` across segments (`**\/` also matches nothing),
- * `?` one character. Case-insensitive because phones do not agree on the case of file names.
+ * Compiles a file-name glob to a case-insensitive RegExp matching the whole name, with
+ * picomatch: `*` matches within one path segment (a leading dot included), `**` across
+ * segments (`**\/` also matches nothing), `?` one character, `[0-9]` and `{a,b}` as in a
+ * shell. Parentheses, `+`, `@` and a leading `!` are literal characters (no extglobs, no
+ * negation: a flush of `!x` never means "everything but x"). Case-insensitive because phones do not agree on the case of file names.
  *
  * @example
  * ```ts
@@ -9,17 +13,7 @@
  * ```
  */
 export function globToRegExp(pattern: string): RegExp {
-  let re = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        const slash = pattern[i + 2] === '/';
-        re += slash ? '(?:.*/)?' : '.*';
-        i += slash ? 2 : 1;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`, 'i');
+  // Parentheses would be regex groups to picomatch; in a file name they are characters.
+  const literalParens = pattern.replace(/[()]/g, '\\$&');
+  return picomatch.makeRe(literalParens, { nocase: true, dot: true, nonegate: true, noextglob: true });
 }

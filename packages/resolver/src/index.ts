@@ -25,6 +25,11 @@ export {
 } from './cache.js';
 export type { ClusterStatus } from './clusters.js';
 export { DEFAULT_COMMON_FILES } from './common-files.js';
+export {
+  type BudgetRefusalMessage,
+  type CacheLookupMessage,
+  resolverChannels,
+} from './diagnostics.js';
 export { type DiscoverySource, discoveryFrom } from './discovery.js';
 export { LoopRefusedError, ResolverErrorCode, TopologyError, UpstreamUnreachableError } from './errors.js';
 export type { FlushScope, ResolutionSource, ResolverEvents } from './events.js';

@@ -6,6 +6,7 @@
  */
 import { bufferContent, FileNotFoundError } from '@ptftp/protocol';
 import type { Topology } from './clusters.js';
+import { publishCacheLookup } from './diagnostics.js';
 import { LoopRefusedError } from './errors.js';
 import type { EmitResolverEvent } from './events.js';
 import type { Fetched, RemoteFetch } from './remote-fetch.js';
@@ -40,6 +41,8 @@ export interface LookupHost {
   /** Events that have listeners: the hot path builds no payload nobody reads. */
   readonly listened: ReadonlySet<string>;
   readonly emit: EmitResolverEvent;
+  /** Named in the `ptftp:resolver:cache-lookup` messages (the resolver). */
+  readonly owner: object;
 }
 
 /**
@@ -47,7 +50,7 @@ export interface LookupHost {
  *
  * @example
  * ```ts
- * const lookup = new Lookup({ store, cache, shared, searchLimit, remote, listened, emit });
+ * const lookup = new Lookup({ store, cache, shared, searchLimit, remote, listened, emit, owner: resolver });
  * const r = await lookup.resolve('SEP001122334455.cnf.xml', {}, settings, clusters.topology, performance.now());
  * ```
  */
@@ -59,6 +62,7 @@ export class Lookup {
   readonly #remote: RemoteFetch;
   readonly #listened: ReadonlySet<string>;
   readonly #emit: EmitResolverEvent;
+  readonly #owner: object;
 
   constructor(host: LookupHost) {
     this.#store = host.store;
@@ -68,6 +72,7 @@ export class Lookup {
     this.#remote = host.remote;
     this.#listened = host.listened;
     this.#emit = host.emit;
+    this.#owner = host.owner;
   }
 
   /**
@@ -111,6 +116,11 @@ export class Lookup {
     }
 
     const hit = await this.#cache.get(canonical);
+    publishCacheLookup({
+      resolver: this.#owner,
+      name: canonical,
+      outcome: hit ? (hit.kind === 'file' ? 'hit' : 'negative') : 'miss',
+    });
     if (hit?.kind === 'file') {
       const file = hit.file;
       if (this.#listened.has('cacheHit')) this.#emit('cacheHit', { name: canonical });

@@ -89,7 +89,7 @@ export class Resolver extends Emitter {
     this.#cacheOptions = resolveCacheOptions(init.cache);
     this.#ownCache = components.cache === undefined;
     this.#cache = components.cache ?? new TieredCache(this.#cacheOptions);
-    this.#budget = new FetchBudget(budgetOf(this.#cacheOptions));
+    this.#budget = new FetchBudget(budgetOf(this.#cacheOptions), this);
     // Late-bound: a listener-side wrapper of `emit` (a spy, a tracer) sees the rooms' events too.
     const emit: EmitResolverEvent = (event, ...args) => this.emit(event, ...args);
     const remote = new RemoteFetch({
@@ -109,6 +109,7 @@ export class Resolver extends Emitter {
       remote,
       listened: this.#listened,
       emit,
+      owner: this,
     });
   }
 

@@ -26,7 +26,13 @@ describe('common files (proxy-tftp.md: ringlist.xml.sgn and locale files come fr
 });
 
 describe('globToRegExp', () => {
-  it('* stays within a segment, ** crosses segments, ? is one character, others are literal', () => {
+  it('* stays within a segment, ** crosses segments, ? is one character, [] and {} as in a shell, others are literal', () => {
+    expect(globToRegExp('SEP[0-9]*.cnf.xml').test('SEP0011.cnf.xml')).toBe(true);
+    expect(globToRegExp('SEP[0-9]*.cnf.xml').test('SEPA011.cnf.xml')).toBe(false);
+    expect(globToRegExp('{Ring,Dist}List.xml').test('distlist.xml')).toBe(true);
+    expect(globToRegExp('!x.xml').test('!x.xml')).toBe(true);
+    expect(globToRegExp('!x.xml').test('y.xml')).toBe(false);
+    expect(globToRegExp('*.xml').test('.hidden.xml')).toBe(true);
     expect(globToRegExp('*.xml').test('a/b.xml')).toBe(false);
     expect(globToRegExp('**/*.xml').test('b.xml')).toBe(true);
     expect(globToRegExp('**/*.xml').test('a/b/c.xml')).toBe(true);

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, ListenOptions } from 'node:net';
+import { Leases } from '@ptftp/protocol';
 import { parseEndpoint } from './address.js';
 import { containRequests } from './contain.js';
 import { ListenError } from './errors.js';
@@ -14,7 +15,14 @@ import {
 import { sendContent } from './http-body.js';
 import { entityTag, notModified, rangeApplies, type Validators, VersionDates } from './http-conditional.js';
 import { parseRange } from './http-range.js';
-import { applyLimits, createLimitedServer, fullLimits, type HttpLimits } from './http-server-limits.js';
+import {
+  applyLimits,
+  createLimitedServer,
+  fullLimits,
+  type HttpLimits,
+  type HttpServerFactory,
+  plainHttp,
+} from './http-server-limits.js';
 
 /** The header another ptftp proxy sets on its upstream HTTP requests (mirrors the TFTP option). */
 export const PROXIED_HEADER = 'x-ptftp-proxied';
@@ -127,6 +135,12 @@ export function closeServers(servers: readonly Server[], graceMs: number): Promi
   ).then(() => {});
 }
 
+/** Options of {@link HttpFrontend}. */
+export interface HttpFrontendOptions {
+  /** Makes each listening server (default `node:http`); give `node:https` for an HTTPS front end. */
+  createServer?: HttpServerFactory;
+}
+
 /**
  * The HTTP front end (TCP 6970 on Cisco's servers): phones try it before TFTP. GET and HEAD,
  * single byte ranges; the same resolution, and so the same cache, as the TFTP front end.
@@ -134,12 +148,18 @@ export function closeServers(servers: readonly Server[], graceMs: number): Promi
 export class HttpFrontend {
   /** Listening servers by the address they were configured with (`systemd fd N` for inherited ones). */
   private readonly servers = new Map<string, Server>();
-  /** Servers a reload removed, still finishing their requests (a firmware download may be long). */
-  private readonly retiring = new Set<Server>();
+  /** Servers a reload removed, held until their requests finish (a firmware download may be long). */
+  private readonly retiring = new Leases<Server>(() => {});
   private active = 0;
   private readonly dates = new VersionDates();
+  private readonly make: HttpServerFactory;
 
-  constructor(private readonly hooks: FrontendHooks) {}
+  constructor(
+    private readonly hooks: FrontendHooks,
+    options: HttpFrontendOptions = {},
+  ) {
+    this.make = options.createServer ?? plainHttp;
+  }
 
   /** ETag from the version; Last-Modified from the source's date, or when this version was first seen. */
   private validators(name: string, file: ResolvedFile): Validators {
@@ -197,13 +217,14 @@ export class HttpFrontend {
         for (const [key, server] of opened) this.servers.set(key, server);
         // No new connections; requests in progress finish, however long (close() cuts them).
         for (const server of gone) {
-          this.retiring.add(server);
+          this.retiring.retain(server);
+          this.retiring.retire(server);
           // Node keeps answering on kept-alive connections after close(): end each of them
           // with its next response, so that a polling client cannot hold a removed address.
           server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
             if (!res.headersSent) res.setHeader('Connection', 'close');
           });
-          server.close(() => this.retiring.delete(server));
+          server.close(() => this.retiring.release(server));
           server.closeIdleConnections();
         }
       },
@@ -226,6 +247,7 @@ export class HttpFrontend {
             (err) => this.hooks.unexpected('http', err),
           ),
           fullLimits(limits),
+          this.make,
         );
         const text = await listenOn(server, spec, 6970);
         opened.set(text, server);
@@ -239,9 +261,8 @@ export class HttpFrontend {
 
   /** Stop accepting; requests in progress get `graceMs` to finish, then their sockets are cut. */
   async close(graceMs = 5000): Promise<void> {
-    const servers = [...this.servers.values(), ...this.retiring];
+    const servers = [...this.servers.values(), ...this.retiring.takeRetired()];
     this.servers.clear();
-    this.retiring.clear();
     await closeServers(servers, graceMs);
   }
 

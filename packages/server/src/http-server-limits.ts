@@ -1,4 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerOptions,
+  type ServerResponse,
+} from 'node:http';
 import type { Socket } from 'node:net';
 import {
   DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
@@ -7,6 +14,22 @@ import {
   DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_HTTP_MIN_BYTES_PER_SECOND,
 } from './config-schema.js';
+
+/**
+ * Makes the listening server of an HTTP front end: `node:http`'s `createServer` by default;
+ * `node:https`'s with a key and certificate for an HTTPS front end. The limits are applied to
+ * what it returns.
+ *
+ * @example
+ * ```ts
+ * import { createServer } from 'node:https';
+ * const tls: HttpServerFactory = (options, handler) => createServer({ ...options, key, cert }, handler);
+ * ```
+ */
+export type HttpServerFactory = (options: ServerOptions, handler: RequestListener) => Server;
+
+/** `node:http`, the default factory. */
+export const plainHttp: HttpServerFactory = (options, handler) => createServer(options, handler);
 
 /** Bounds on one HTTP listening socket. */
 export interface HttpLimits {
@@ -137,8 +160,9 @@ function watchResponse(server: Server, res: ServerResponse): void {
 export function createLimitedServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   limits: Required<HttpLimits>,
+  make: HttpServerFactory = plainHttp,
 ): Server {
-  const server = createServer(
+  const server = make(
     // Node checks the two request timeouts on this interval; its default (30 s) would let a
     // slow client hold a connection far longer than headersTimeout says.
     { connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(limits.headersTimeoutMs / 4))) },

@@ -18,7 +18,7 @@
  * ```
  */
 export { type Endpoint, formatEndpoint, parseEndpoint } from './address.js';
-export { AdminEndpoint, type AdminTarget } from './admin.js';
+export type { AdminTarget } from './admin.js';
 export {
   formatPath,
   loadConfig,
@@ -42,8 +42,7 @@ export {
   type ProxyConfigInput,
 } from './config-schema.js';
 export type { FailureSite } from './contain.js';
-export { canBind, type Demo, type DemoCluster, type DemoOptions, startDemo } from './demo.js';
-export { DEMO_CLUSTERS, DEMO_COMMON_FILES, DEMO_LOCAL_PHONE, phoneConfigXml } from './demo-files.js';
+export { type Demo, type DemoCluster, type DemoOptions, startDemo } from './demo.js';
 export { fileDiscovery } from './discovery-file.js';
 export {
   ConfigError,
@@ -57,7 +56,7 @@ export type { FailedInfo, RequestInfo, ServedInfo } from './events.js';
 export { PROXIED_HEADER } from './http-frontend.js';
 export { type ByteRange, parseRange } from './http-range.js';
 export type { HttpLimits } from './http-server-limits.js';
-export { type MetricsProbe, ProxyMetrics, type ServedSource, type Transport } from './metrics.js';
+export type { CacheStatus, ProxyMetrics, ServedSource, Transport } from './metrics.js';
 export { guardProcess, type ProcessFailureKind } from './process-guard.js';
 export { createProxyServer, type ProxyComponents, ProxyServer } from './proxy-server.js';
 export type {
@@ -70,9 +69,8 @@ export type {
 export { effectiveConfig, planReload, type ReloadResult } from './reload.js';
 export { resolverInit } from './resolver-init.js';
 export { type ClusterStatus, sumStatuses, type WorkerStatus } from './status-sum.js';
-export { type InheritedSocket, parseProcNet, type SystemdSocketsOptions, systemdSockets } from './systemd.js';
+export { type InheritedSocket, type SystemdSocketsOptions, systemdSockets } from './systemd.js';
 export { PROXIED_OPTION } from './tftp-frontend.js';
-export { topologyIssues } from './topology.js';
 export { serveWorkerEndpoint, type WorkerEndpointOptions } from './worker-endpoint.js';
 export {
   WORKER_SLOT_ENV,

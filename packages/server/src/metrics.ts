@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ChannelSink } from './diagnostics.js';
+import type { FailedInfo, ServedInfo } from './events.js';
 
 /** Where a served file came from, as the resolver reports it. */
 export type ServedSource = 'local' | 'cache' | 'cluster';
@@ -30,7 +32,8 @@ export interface CacheStatus {
 
 /** What the gauges read at scrape time, so they cost nothing between scrapes. */
 export interface MetricsProbe {
-  cacheStats(): CacheStatus;
+  /** The cache and the fetch budget now (the counts since start come from the channels). */
+  cacheStats(): Omit<CacheStatus, 'hits' | 'misses' | 'budgetRefusals'>;
   activeSessions(): { tftp: number; http: number };
 }
 
@@ -43,8 +46,15 @@ export interface MetricsProbe {
  * const text = await server.metrics.registry.metrics(); // Prometheus text format
  * ```
  */
-export class ProxyMetrics {
+export class ProxyMetrics implements ChannelSink {
   readonly registry = new Registry();
+  /**
+   * Cache lookups and budget refusals since start, over every resolver of the server (those a
+   * reload replaced included), as the `node:diagnostics_channel` events counted them.
+   */
+  readonly counts = { hits: 0, misses: 0, refusals: 0 };
+  readonly cacheLookups: Counter<'result'>;
+  readonly budgetRefusals: Counter;
   readonly requests: Counter<'transport' | 'result'>;
   readonly bytes: Counter<'transport' | 'source'>;
   readonly transfers: Counter<'transport' | 'source'>;
@@ -175,15 +185,16 @@ export class ProxyMetrics {
         this.set(probe.cacheStats().waitingFetches);
       },
     });
-    new Counter({
+    this.budgetRefusals = new Counter({
       name: 'ptftp_budget_refusals_total',
       help: 'Requests answered "server busy" because the fetch budget stayed full',
       registers,
-      collect() {
-        const c = probe.cacheStats().budgetRefusals;
-        this.reset();
-        this.inc(c);
-      },
+    });
+    this.cacheLookups = new Counter({
+      name: 'ptftp_cache_lookups_total',
+      help: 'Remote-cluster cache lookups, by result (hit, negative: a cached "not found", miss)',
+      labelNames: ['result'],
+      registers,
     });
     new Gauge({
       name: 'ptftp_active_sessions',
@@ -196,5 +207,30 @@ export class ProxyMetrics {
         this.set({ transport: 'http' }, active.http);
       },
     });
+  }
+
+  /** @internal A resolver of this server looked in its cache (`ptftp:resolver:cache-lookup`). */
+  cacheLookup(outcome: 'hit' | 'negative' | 'miss'): void {
+    if (outcome === 'miss') this.counts.misses++;
+    else this.counts.hits++;
+    this.cacheLookups.inc({ result: outcome });
+  }
+
+  /** @internal A resolver of this server refused a fetch "server busy". */
+  budgetRefusal(): void {
+    this.counts.refusals++;
+    this.budgetRefusals.inc();
+  }
+
+  /** @internal A file reached an endpoint (`ptftp:server:served`). */
+  served(info: ServedInfo): void {
+    this.transfers.inc({ transport: info.transport, source: info.source });
+    this.bytes.inc({ transport: info.transport, source: info.source }, info.bytes);
+    this.requests.inc({ transport: info.transport, result: 'served' });
+  }
+
+  /** @internal A request ended without the file (`ptftp:server:failed`). */
+  failed(info: FailedInfo): void {
+    this.requests.inc({ transport: info.transport, result: info.result });
   }
 }

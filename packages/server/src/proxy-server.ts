@@ -1,71 +1,28 @@
 import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
-import {
-  type DiscoverySource,
-  FolderStore,
-  MemoryStore,
-  Resolver,
-  type ResolverComponents,
-  type Store,
-  TopologyError,
-} from '@ptftp/resolver';
-import { endpointUrl } from './address.js';
+import { Leases } from '@ptftp/protocol';
+import type { Resolver } from '@ptftp/resolver';
 import { AdminEndpoint } from './admin.js';
+import { AdminFrontend } from './admin-frontend.js';
 import { parseConfig } from './config-load.js';
 import type { ProxyConfig, ProxyConfigInput } from './config-schema.js';
 import { type FailureSite, toError } from './contain.js';
-import { fileDiscovery } from './discovery-file.js';
-import { ConfigError, StateError } from './errors.js';
+import { observe, serverChannels } from './diagnostics.js';
+import { StateError } from './errors.js';
 import type { FrontendHooks, ResolvedFile } from './events.js';
+import type { Frontend, Rebind } from './frontend.js';
+import { httpFrontend, tftpFrontend } from './frontend-bindings.js';
 import { HttpFrontend } from './http-frontend.js';
 import { splitInherited, withInherited } from './inherited.js';
 import { ProxyMetrics } from './metrics.js';
-import type {
-  BoundAddress,
-  FlushSelector,
-  ProxyAddresses,
-  ProxyServerEvents,
-  ProxyStatus,
-} from './proxy-types.js';
+import type { FlushSelector, ProxyAddresses, ProxyServerEvents, ProxyStatus } from './proxy-types.js';
 import { effectiveConfig, planReload, type ReloadResult } from './reload.js';
+import { createResolver, type ProxyComponents, topologyToConfigError } from './resolver-build.js';
 import { readSigning, resolverInit } from './resolver-init.js';
 import { SharedCache } from './shared-cache.js';
-import type { InheritedSocket } from './systemd.js';
 import { TftpFrontend } from './tftp-frontend.js';
 
-/** Collaborators, kept apart from the configuration (`init`) so tests and embedders can replace them. */
-export interface ProxyComponents {
-  /** The local store for a configuration. Default: a FolderStore on `store.root`, or an empty MemoryStore. */
-  createStore?: (config: ProxyConfig) => Store;
-  /** Passed to the resolver: how remote clusters are fetched (default: TFTP with @ptftp/protocol). */
-  upstreamFactory?: ResolverComponents['upstreamFactory'];
-  /** Passed to the resolver: a dynamic source of remote clusters (default: `discovery.file` when configured). */
-  discovery?: DiscoverySource;
-  /** Passed to the resolver: re-signs `.sgn` files when `signing.mode` is `resign`. */
-  signer?: ResolverComponents['signer'];
-  /** Where `reload()` without an argument reads the new configuration (the CLI: the config file). */
-  configSource?: () => Promise<ProxyConfigInput | ProxyConfig>;
-  /**
-   * Bound sockets handed over by systemd (see {@link systemdSockets}): UDP ones replace
-   * `listen`, TCP ones replace `http.listen`, for as long as the server runs.
-   */
-  inheritedSockets?: readonly InheritedSocket[];
-}
-
-function family(address: string): 4 | 6 {
-  return address.includes(':') ? 6 : 4;
-}
-
-function bound(scheme: string, address: string, port: number): BoundAddress {
-  return { address, port, family: family(address), url: endpointUrl(scheme, { host: address, port }) };
-}
-
-function topologyToConfigError(err: unknown): unknown {
-  if (err instanceof TopologyError) {
-    return new ConfigError(err.violations.map((v) => ({ path: v.path, message: v.message })));
-  }
-  return err;
-}
+export type { ProxyComponents } from './resolver-build.js';
 
 /**
  * The proxy TFTP server: one resolver (local store, cache, remote clusters) behind a TFTP
@@ -81,10 +38,8 @@ export class ProxyServer extends EventEmitter<{
   private running: ProxyConfig;
   private resolver: Resolver;
   private readonly components: ProxyComponents;
-  private readonly tftp: TftpFrontend;
-  private readonly earlierCacheCounts = { hits: 0, misses: 0, refusals: 0 };
-  private readonly http: HttpFrontend;
-  private admin: AdminEndpoint;
+  /** TFTP, HTTP, admin: bound, rebound and closed alike. */
+  private readonly frontends: readonly Frontend[];
   private state: ProxyStatus['state'] = 'idle';
   private startRequested = false;
   private startedAt: Date | undefined;
@@ -93,15 +48,11 @@ export class ProxyServer extends EventEmitter<{
   /** Reloads run one at a time: two overlapping SIGHUPs must not interleave their swaps. */
   private reloading: Promise<unknown> = Promise.resolve();
   /**
-   * Resolvers replaced by a reload (new store) that still have requests in progress: each is
-   * closed when its last request ends (or with the server), so it neither cuts those requests
-   * nor keeps its cache alive after them.
+   * Requests in progress per resolver. One replaced by a reload (new store) is closed when its
+   * last request ends (or with the server), so it neither cuts those requests nor keeps its
+   * cache alive after them.
    */
-  private readonly retired = new Set<Resolver>();
-  /** Admin endpoints replaced by a reload, finishing their requests (the reload's own among them). */
-  private readonly retiredAdmins = new Set<AdminEndpoint>();
-  /** Requests in progress per resolver. */
-  private readonly inUse = new Map<Resolver, number>();
+  private readonly resolvers = new Leases<Resolver>((r) => r.close());
   /** `cache.shared` (restart-only): one Redis cache for every resolver of this server. */
   private readonly sharedCache: SharedCache | undefined;
 
@@ -111,28 +62,32 @@ export class ProxyServer extends EventEmitter<{
     this.running = config;
     this.components = components;
     this.sharedCache = config.cache.shared ? new SharedCache(config) : undefined;
-    this.resolver = this.buildResolver(config, undefined);
     this.metrics = new ProxyMetrics({
-      cacheStats: () => this.cacheCounts(),
-      activeSessions: () => ({ tftp: this.tftp.activeSessions, http: this.http.activeRequests }),
+      cacheStats: () => this.cacheStats(),
+      activeSessions: () => this.activeSessions(),
     });
+    // The metrics count what this server and its resolvers publish on diagnostics_channel.
+    observe(this, this.metrics);
+    this.resolver = this.buildResolver(config, undefined);
     const hooks: FrontendHooks = {
       resolve: (name, ctx) => this.resolve(name, ctx),
       served: (info) => {
-        this.metrics.transfers.inc({ transport: info.transport, source: info.source });
-        this.metrics.bytes.inc({ transport: info.transport, source: info.source }, info.bytes);
-        this.metrics.requests.inc({ transport: info.transport, result: 'served' });
+        if (serverChannels.served.hasSubscribers) serverChannels.served.publish({ server: this, info });
         this.emit('served', info);
       },
       failed: (info) => {
-        this.metrics.requests.inc({ transport: info.transport, result: info.result });
+        if (serverChannels.failed.hasSubscribers) serverChannels.failed.publish({ server: this, info });
         this.emit('failed', info);
       },
       unexpected: (where, error) => this.reportUnexpected(where, error),
     };
-    this.tftp = new TftpFrontend(hooks, config.limits);
-    this.http = new HttpFrontend(hooks);
-    this.admin = new AdminEndpoint(this);
+    const inherited = splitInherited(components.inheritedSockets ?? []);
+    this.frontends = [
+      // The TFTP front end's limits follow the configuration it is bound or rebound with.
+      tftpFrontend(new TftpFrontend(hooks, config.limits), inherited.udp),
+      httpFrontend(new HttpFrontend(hooks), inherited.http),
+      new AdminFrontend(() => new AdminEndpoint(this), inherited.admin),
+    ];
   }
 
   /**
@@ -215,25 +170,12 @@ export class ProxyServer extends EventEmitter<{
       const signing = await readSigning(this.running);
       if (signing) this.reconfigure(this.running, signing);
       await this.discover();
-      const inherited = splitInherited(this.components.inheritedSockets ?? []);
-      const udp = inherited.udp.map((s) => ({ fd: s.fd, family: s.family }));
-      const tcp = inherited.http.map((s) => ({ fd: s.fd }));
-      const tftp = (await this.tftp.listen(udp.length > 0 ? udp : this.running.listen)).map((b) =>
-        bound('tftp', b.address, b.port),
-      );
-      const http = this.running.http.enabled
-        ? (await this.http.listen(tcp.length > 0 ? tcp : this.running.http.listen, this.running.http)).map(
-            (b) => bound('http', b.address, b.port),
-          )
-        : [];
-      const adminAddr = this.running.admin.enabled
-        ? await this.admin.listen(inherited.admin ? { fd: inherited.admin.fd } : this.running.admin.listen)
-        : undefined;
-      const admin = adminAddr ? bound('http', adminAddr.address, adminAddr.port) : undefined;
-      this.addrs = { tftp, http, admin };
+      // One after the other: a ListenError names the first address that cannot be bound.
+      for (const frontend of this.frontends) await frontend.listen(this.running);
+      this.addrs = this.boundNow();
       if (this.closingOrClosed()) {
         // close() ran while the sockets were being bound: it could not see them, release them here.
-        await Promise.allSettled([this.tftp.close(0), this.http.close(0), this.admin.close(0)]);
+        await Promise.allSettled(this.frontends.map((f) => f.close(0)));
         throw new StateError('the server was closed while it was starting');
       }
     } catch (err) {
@@ -252,15 +194,8 @@ export class ProxyServer extends EventEmitter<{
     if (this.state === 'closed' || this.state === 'closing') return;
     this.state = 'closing';
     const graceMs = options.graceMs ?? 5000;
-    await Promise.allSettled([
-      this.tftp.close(graceMs),
-      this.http.close(graceMs),
-      this.admin.close(),
-      ...[...this.retiredAdmins].map((a) => a.close(graceMs)),
-    ]);
-    this.retiredAdmins.clear();
-    for (const r of [this.resolver, ...this.retired]) r.close();
-    this.retired.clear();
+    await Promise.allSettled(this.frontends.map((f) => f.close(graceMs)));
+    for (const r of [this.resolver, ...this.resolvers.takeRetired()]) r.close();
     await this.sharedCache?.close();
     this.state = 'closed';
     this.emit('close');
@@ -303,7 +238,6 @@ export class ProxyServer extends EventEmitter<{
       // be bound rejects the reload with nothing applied.
       const sockets = await this.rebindSockets(effective);
       try {
-        if (plan.applied.includes('limits')) this.tftp.configure(config.limits);
         if (plan.storeReplaced || !isDeepStrictEqual(config.discovery, this.running.discovery)) {
           // A new store means a new resolver; requests in progress finish on the old one.
           const next = this.buildResolver(config, signing);
@@ -319,8 +253,7 @@ export class ProxyServer extends EventEmitter<{
           }
           const previous = this.resolver;
           this.resolver = next;
-          if (this.inUse.has(previous)) this.retired.add(previous);
-          else this.closeResolver(previous);
+          this.resolvers.retire(previous);
           this.running = effective;
         } else {
           this.reconfigure(config, signing);
@@ -387,38 +320,19 @@ export class ProxyServer extends EventEmitter<{
   }
 
   /**
-   * Bind what a new configuration adds (TFTP and HTTP addresses, the admin endpoint); a bind
-   * that fails throws ListenError with nothing changed. `commit()` then closes what the new
-   * configuration no longer lists (transfers and requests in progress finish); `rollback()`
-   * releases the new sockets instead. Sockets inherited from systemd are never rebound.
+   * Bind what a new configuration adds, front end by front end; a bind that fails throws
+   * ListenError with nothing changed. `commit()` then lets go of what the new configuration no
+   * longer lists (transfers and requests in progress finish); `rollback()` releases the new
+   * sockets instead. Sockets inherited from systemd are never rebound.
    */
-  private async rebindSockets(next: ProxyConfig): Promise<{ commit(): void; rollback(): void }> {
+  private async rebindSockets(next: ProxyConfig): Promise<Rebind> {
     if (this.state !== 'running') return { commit() {}, rollback() {} };
-    const inherited = splitInherited(this.components.inheritedSockets ?? []);
-    const steps: Array<{ commit(): void; rollback(): void }> = [];
+    const steps: Rebind[] = [];
     const rollback = () => {
       for (const step of steps) step.rollback();
     };
     try {
-      if (inherited.udp.length === 0) steps.push(await this.tftp.rebind(next.listen));
-      // Inherited HTTP sockets stay; their limits still follow the configuration.
-      const httpListen = inherited.http.length > 0 || !next.http.enabled ? [] : next.http.listen;
-      steps.push(await this.http.rebind(httpListen, next.http));
-      const cur = this.running.admin;
-      if (!inherited.admin && (cur.enabled !== next.admin.enabled || cur.listen !== next.admin.listen)) {
-        const fresh = new AdminEndpoint(this);
-        if (next.admin.enabled) await fresh.listen(next.admin.listen);
-        steps.push({
-          commit: () => {
-            const old = this.admin;
-            this.admin = fresh;
-            // The request that asked for this reload may be on the old endpoint: let it finish.
-            this.retiredAdmins.add(old);
-            void old.close(5000).then(() => this.retiredAdmins.delete(old));
-          },
-          rollback: () => void fresh.close(0),
-        });
-      }
+      for (const frontend of this.frontends) steps.push(await frontend.rebind(next));
     } catch (err) {
       rollback();
       throw err;
@@ -431,16 +345,24 @@ export class ProxyServer extends EventEmitter<{
     };
   }
 
+  /** The front ends' sockets now. */
+  private boundNow(): ProxyAddresses {
+    const of = (kind: Frontend['kind']) =>
+      this.frontends.filter((f) => f.kind === kind).flatMap((f) => f.bound);
+    return { tftp: of('tftp'), http: of('http'), admin: of('admin')[0] };
+  }
+
   /** `addresses` as the sockets are now. */
   private refreshAddresses(): void {
-    const a = this.admin.address;
     const previous = this.addrs;
-    this.addrs = {
-      tftp: this.tftp.bound.map((b) => bound('tftp', b.address, b.port)),
-      http: this.http.bound.map((b) => bound('http', b.address, b.port)),
-      admin: a ? bound('http', a.address, a.port) : undefined,
-    };
+    this.addrs = this.boundNow();
     if (!isDeepStrictEqual(previous, this.addrs)) this.emit('listening', this.addrs, 'reload');
+  }
+
+  private activeSessions(): ProxyStatus['activeSessions'] {
+    const of = (kind: Frontend['kind']) =>
+      this.frontends.filter((f) => f.kind === kind).reduce((n, f) => n + f.active, 0);
+    return { tftp: of('tftp'), http: of('http') };
   }
 
   /** Read through a method: the awaits in between may have changed it. */
@@ -448,19 +370,17 @@ export class ProxyServer extends EventEmitter<{
     return this.state === 'closing' || this.state === 'closed';
   }
 
-  /** Cache size now; hits and misses since start, across resolvers replaced by reloads. */
-  private cacheCounts(): ProxyStatus['cache'] {
+  /**
+   * The cache and the fetch budget now: sizes from the resolver in effect, fetches running
+   * from it and the replaced ones still finishing.
+   */
+  private cacheStats(): Omit<ProxyStatus['cache'], 'hits' | 'misses' | 'budgetRefusals'> {
     const c = this.resolver.cacheStats;
-    let { hits, misses, refusals } = this.earlierCacheCounts;
     let inflightFetches = 0;
     let inflightBytes = 0;
     let waitingFetches = 0;
-    // Retired resolvers still finishing requests still count them.
-    for (const r of [this.resolver, ...this.retired]) {
+    for (const r of [this.resolver, ...this.resolvers.retired]) {
       const s = r.cacheStats;
-      hits += s.hits;
-      misses += s.misses;
-      refusals += s.refusals;
       inflightFetches += s.inflight;
       inflightBytes += s.inflightBytes;
       waitingFetches += s.waiting;
@@ -470,22 +390,11 @@ export class ProxyServer extends EventEmitter<{
       bytes: c.bytes,
       memoryBytes: c.memoryBytes,
       diskBytes: c.diskBytes,
-      hits,
-      misses,
       inflightFetches,
       inflightBytes,
       waitingFetches,
-      budgetRefusals: refusals,
       ...(this.sharedCache && { shared: this.sharedCache.shared() }),
     };
-  }
-
-  /** Close a replaced resolver; its hits and misses are the server's history and stay counted. */
-  private closeResolver(resolver: Resolver): void {
-    this.earlierCacheCounts.hits += resolver.cacheStats.hits;
-    this.earlierCacheCounts.misses += resolver.cacheStats.misses;
-    this.earlierCacheCounts.refusals += resolver.cacheStats.refusals;
-    resolver.close();
   }
 
   /** A snapshot for health checks, `ptftp status` and dashboards. */
@@ -495,8 +404,13 @@ export class ProxyServer extends EventEmitter<{
       startedAt: this.startedAt?.toISOString(),
       uptimeSeconds: this.startedAt ? Math.round((Date.now() - this.startedAt.getTime()) / 1000) : 0,
       addresses: this.addrs,
-      activeSessions: { tftp: this.tftp.activeSessions, http: this.http.activeRequests },
-      cache: this.cacheCounts(),
+      activeSessions: this.activeSessions(),
+      cache: {
+        ...this.cacheStats(),
+        hits: this.metrics.counts.hits,
+        misses: this.metrics.counts.misses,
+        budgetRefusals: this.metrics.counts.refusals,
+      },
       clusters: this.resolver.clusterStatus(),
       reloads: { ...this.reloadCount },
     };
@@ -525,7 +439,7 @@ export class ProxyServer extends EventEmitter<{
   ): Promise<ResolvedFile> {
     const end = this.metrics.resolveSeconds.startTimer();
     const resolver = this.resolver;
-    this.inUse.set(resolver, (this.inUse.get(resolver) ?? 0) + 1);
+    this.resolvers.retain(resolver);
     try {
       const r = await resolver.resolve(name, ctx);
       end({ source: r.source });
@@ -533,12 +447,7 @@ export class ProxyServer extends EventEmitter<{
       const modifiedAt = r.content.modifiedAt;
       return modifiedAt === undefined ? r : { ...r, modifiedAt };
     } finally {
-      const n = (this.inUse.get(resolver) ?? 1) - 1;
-      if (n > 0) this.inUse.set(resolver, n);
-      else {
-        this.inUse.delete(resolver);
-        if (this.retired.delete(resolver)) this.closeResolver(resolver);
-      }
+      this.resolvers.release(resolver);
     }
   }
 
@@ -546,23 +455,8 @@ export class ProxyServer extends EventEmitter<{
     config: ProxyConfig,
     signing: { keyPem: string; certPem: string } | undefined,
   ): Resolver {
-    const store =
-      this.components.createStore?.(config) ??
-      (config.store ? new FolderStore(config.store.root) : new MemoryStore({}));
-    const discovery =
-      this.components.discovery ?? (config.discovery ? fileDiscovery(config.discovery.file) : undefined);
-    let resolver: Resolver;
-    try {
-      resolver = new Resolver(resolverInit(config, signing), {
-        store,
-        ...(this.components.upstreamFactory && { upstreamFactory: this.components.upstreamFactory }),
-        ...(this.components.signer && { signer: this.components.signer }),
-        ...(discovery && { discovery }),
-        ...(this.sharedCache && { cache: this.sharedCache }),
-      });
-    } catch (err) {
-      throw topologyToConfigError(err);
-    }
+    const resolver = createResolver(config, signing, this.components, this.sharedCache);
+    observe(resolver, this.metrics);
     resolver.on('upstreamError', (e) => {
       this.metrics.upstreamErrors.inc({ cluster: e.clusterId });
       this.emit('upstreamError', e);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { tftpGet } from '@ptftp/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { canBind, DEMO_CLUSTERS, type Demo, startDemo } from '../src/index.js';
+import { type Demo, startDemo } from '../src/index.js';
+import { canBind, DEMO_CLUSTERS } from '../src/internal.js';
 import { untilServed } from './fixtures.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -4,7 +4,6 @@
  * forwards SIGHUP and the drain, and logs a worker that dies and is started again.
  */
 import {
-  AdminEndpoint,
   guardProcess,
   loadConfig,
   type ProxyConfigInput,
@@ -12,6 +11,7 @@ import {
   systemdSockets,
   WorkerPool,
 } from '@ptftp/server';
+import { AdminEndpoint } from '@ptftp/server/internal';
 import { CliError, type CliIo } from '../io.js';
 import { createLogger } from '../logger.js';
 import { requireStoreFolder } from '../store-folder.js';

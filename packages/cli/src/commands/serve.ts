@@ -1,7 +1,6 @@
 import cluster from 'node:cluster';
 import {
   ConfigError,
-  canBind,
   createProxyServer,
   DEFAULT_ADMIN_PORT,
   DEFAULT_HTTP_PORT,
@@ -19,6 +18,7 @@ import {
   systemdSockets,
   WORKER_SLOT_ENV,
 } from '@ptftp/server';
+import { canBind } from '@ptftp/server/internal';
 import { type Command, Option } from 'commander';
 import type { LevelWithSilent } from 'pino';
 import { CliError, type CliIo } from '../io.js';
