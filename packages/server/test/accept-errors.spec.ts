@@ -30,12 +30,17 @@ describe('HTTP and admin sockets survive accept errors', () => {
   it('EMFILE on accept, twice, neither throws nor stops the servers', async () => {
     server = await startProxy({}, { 'a.xml': 'A' });
     // The sockets are private; an accept failure is an `error` event on them (node:net onconnection).
-    const internals = server as unknown as {
-      http: { servers: Map<string, import('node:http').Server> };
-      admin: { server: import('node:http').Server };
-    };
+    const [, http, admin] = (
+      server as unknown as {
+        frontends: [
+          unknown,
+          { inner: { servers: Map<string, import('node:http').Server> } },
+          { endpoint: { server: import('node:http').Server } },
+        ];
+      }
+    ).frontends;
     const emfile = () => Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
-    for (const s of [[...internals.http.servers.values()][0]!, internals.admin.server]) {
+    for (const s of [[...http.inner.servers.values()][0]!, admin.endpoint.server]) {
       expect(() => {
         s.emit('error', emfile());
         s.emit('error', emfile());
