@@ -63,7 +63,11 @@ export class ContentBlockSource implements BlockSource {
     // Two windows, and at least one aligned read's worth, so a lockstep peer at blksize 512 does
     // not wait for the disk at every block. A peer that keeps finding its next block not read
     // yet doubles it, up to 1 MiB: a stalled phone holds little, a fast one is not held back.
-    this.#horizon = Math.max(2 * windowsize, Math.ceil(this.#align / blksize) + 1);
+    // Content still arriving: two windows, no more (the disk is not what the phone waits for).
+    this.#horizon =
+      this.#arrivingRead !== undefined
+        ? 2 * Math.max(1, windowsize)
+        : Math.max(2 * windowsize, Math.ceil(this.#align / blksize) + 1);
     this.#maxHorizon = Math.max(this.#horizon, Math.ceil(MAX_READ_AHEAD_BYTES / blksize));
     // Every read in flight listens for the end of the transfer; while the content arrives that
     // is one read a window up to the horizon (dozens, bounded by it), not a leak to warn about.
@@ -78,7 +82,10 @@ export class ContentBlockSource implements BlockSource {
       return whole.subarray(start, Math.min(start + this.blksize, whole.length));
     }
     const held = this.#blocks.get(n);
-    if (held === undefined && n > 1 && this.#horizon < this.#maxHorizon)
+    // A block not read yet from a complete content means the disk is behind: read further ahead.
+    // From content still arriving it means the upstream is: reading further ahead would only
+    // hold more bytes per phone (a boot storm's thousand phones at the arriving edge).
+    if (held === undefined && n > 1 && this.#horizon < this.#maxHorizon && this.#arrivingRead === undefined)
       this.#horizon = Math.min(this.#maxHorizon, this.#horizon * 2);
     this.#readAhead(n);
     return held;

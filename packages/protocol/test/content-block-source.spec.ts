@@ -134,6 +134,26 @@ describe('ContentBlockSource: block n is the bytes at (n - 1) * blksize', () => 
     whole.close();
   });
 
+  it('a content still arriving holds at most two windows of reads per transfer, however often its next block is missing', async () => {
+    // A phone waiting at the arriving edge finds its next block missing again and again; that is
+    // the upstream's pace, not a slow disk: the read-ahead must not grow (1000 such phones each
+    // holding 1 MiB of reads was the boot storm's peak memory).
+    class Stuck extends SyntheticContent {
+      override readonly version = undefined;
+      override read(offset: number, length: number): Promise<Uint8Array> {
+        this.reads.push([offset, length]);
+        return offset === 0 ? super.read(offset, length) : new Promise<Uint8Array>(() => {});
+      }
+    }
+    const content = new Stuck(100_000_000);
+    const source = new ContentBlockSource(content, 1468, 16);
+    await blockOf(source, 1);
+    for (let i = 0; i < 200; i++) expect(source.block(2)).toBeUndefined();
+    const asked = content.reads.reduce((sum, [, length]) => sum + length, 0);
+    expect(asked).toBeLessThanOrEqual((1 + 2 * 16) * 1468);
+    source.close();
+  });
+
   it('a content that fails mid-way fails the source: the short last block is never offered', async () => {
     const size = 10 * 512 + 100;
     const content = new SyntheticContent(size);
