@@ -10,13 +10,16 @@ import { prepareContent, toBlockSource } from './block-source.js';
 import { isContent } from './content.js';
 import {
   AbortedError,
+  AccessViolationError,
   ClosedError,
   InvalidArgumentError,
   isPtftpError,
   LimitError,
   type MalformedPacketError,
+  ProtocolError,
   PtftpError,
   TftpErrorCode,
+  wireErrorOf,
 } from './errors.js';
 import type { ListeningAddress, RequestInfo, TftpServerEvents, TransferInfo } from './events.js';
 import type {
@@ -332,7 +335,7 @@ function toRemote(rinfo: dgram.RemoteInfo): RemoteInfo {
 
 /** The ERROR a refused request gets: a PtftpError speaks for itself, anything else stays generic. */
 function toWireError(err: unknown, what: string): { error: PtftpError; code: number; message: string } {
-  if (isPtftpError(err)) return { error: err as PtftpError, code: err.tftpCode, message: err.message };
+  if (isPtftpError(err)) return { error: err as PtftpError, ...wireErrorOf(err) };
   return { error: new AbortedError(`${what} failed`, { cause: err }), code: 0, message: 'internal error' };
 }
 
@@ -693,7 +696,7 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     };
     this.emit('request', info);
     const refuse = (err: PtftpError): void => {
-      sendQuietly(listener.socket, encodeError(err.tftpCode, err.message), rinfo.port, rinfo.address);
+      sendQuietly(listener.socket, encodeError(wireErrorOf(err).code, wireErrorOf(err).message), rinfo.port, rinfo.address);
       this.emit('requestRefused', err, info);
     };
     if (this.closing) {
@@ -711,17 +714,13 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     }
     if (req.mode === 'mail') {
       refuse(
-        new PtftpError('PTFTP_ERR_PROTOCOL', 'mode "mail" is not supported', TftpErrorCode.IllegalOperation),
+        new ProtocolError('mode "mail" is not supported', TftpErrorCode.IllegalOperation),
       );
       return;
     }
     if (req.opcode === Opcode.WRQ && this.opts.writeHandler === undefined) {
       refuse(
-        new PtftpError(
-          'PTFTP_ERR_ACCESS_VIOLATION',
-          'write requests are not accepted',
-          TftpErrorCode.AccessViolation,
-        ),
+        new AccessViolationError(req.filename, 'write requests are not accepted'),
       );
       return;
     }

@@ -1,5 +1,6 @@
 import {
   AbortedError,
+  AccessViolationError,
   FileNotFoundError,
   LimitError,
   type TftpDownloadStream,
@@ -115,17 +116,13 @@ export class TftpClusterUpstream implements Upstream {
           id: this.id,
           signal,
           hedgeMs: this.#opts.hedgeMs,
-          isAnswer: (err) => {
-            const c = code(err);
-            return c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION';
-          },
+          isAnswer: (err) => err instanceof FileNotFoundError || err instanceof AccessViolationError,
           probeWaitMs: (this.#opts.timeoutMs ?? 1000) * ((this.#opts.retries ?? 1) + 1),
           reporter,
         },
       );
     } catch (err) {
-      const c = code(err);
-      if (c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION')
+      if (err instanceof FileNotFoundError || err instanceof AccessViolationError)
         throw new FileNotFoundError(name);
       if (signal.aborted && !(err instanceof AbortedError))
         throw new AbortedError('fetch aborted', { cause: err });
@@ -193,8 +190,4 @@ export class TftpClusterUpstream implements Upstream {
       stream.destroy();
     }
   }
-}
-
-function code(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
 }

@@ -1,4 +1,4 @@
-import type { Content } from '@ptftp/protocol';
+import { AccessViolationError, type Content, FileNotFoundError } from '@ptftp/protocol';
 import type { FailureSite } from './contain.js';
 import type { ServedSource, Transport } from './metrics.js';
 
@@ -58,10 +58,12 @@ export interface FrontendHooks {
   unexpected(where: FailureSite, error: Error): void;
 }
 
-/** Classify an error for metrics and logs without depending on class identity across packages. */
+/**
+ * Classify an error for metrics, logs and the HTTP status, by class: an error that merely
+ * carries a `PTFTP_ERR_NOT_FOUND` code (anyone can write one) is an internal error.
+ */
 export function failureKind(err: unknown): FailedInfo['result'] {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'PTFTP_ERR_NOT_FOUND') return 'not_found';
-  if (code === 'PTFTP_ERR_ACCESS_VIOLATION') return 'denied';
+  if (err instanceof FileNotFoundError) return 'not_found';
+  if (err instanceof AccessViolationError) return 'denied';
   return 'error';
 }

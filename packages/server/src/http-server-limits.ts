@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { ServerError } from './errors.js';
 import {
   DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
   DEFAULT_HTTP_IDLE_TIMEOUT_MS,
@@ -60,13 +61,13 @@ export function bytesAccepted(socket: Socket): number {
 }
 
 /** Why a response was cut: its client took too little of it for too long. */
-export class StalledReaderError extends Error {
-  readonly code = 'PTFTP_ERR_HTTP_STALLED';
+export class StalledReaderError extends ServerError {
+  override readonly code = 'PTFTP_ERR_HTTP_STALLED' as const;
   constructor(idleTimeoutMs: number, minBytesPerSecond: number) {
     super(
+      'PTFTP_ERR_HTTP_STALLED',
       `the client stopped reading (nothing for ${idleTimeoutMs} ms, or under ${minBytesPerSecond} B/s on average)`,
     );
-    this.name = 'StalledReaderError';
   }
 }
 

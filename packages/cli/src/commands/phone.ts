@@ -5,6 +5,7 @@
  * so other verbs start no slower for it.
  */
 import type { BootResult, BootStep, Endpoint, HeldTrust, PhoneStormReport } from '@ptftp/phone';
+import { InvalidArgumentError, isPtftpError } from '@ptftp/protocol';
 import { type Command, Option } from 'commander';
 import { CliError, type CliIo } from '../io.js';
 
@@ -66,9 +67,8 @@ async function common(flags: CommonFlags) {
 /** Library argument errors (a bad MAC, a malformed trust list) are one line, exit 2 or 1. */
 function cliError(err: unknown): unknown {
   if (err instanceof CliError) return err;
-  const e = err as { code?: unknown; message?: string };
-  if (e && typeof e.code === 'string' && e.code.startsWith('PTFTP_ERR_'))
-    return new CliError(e.message ?? String(err), e.code === 'PTFTP_ERR_INVALID_ARGUMENT' ? 2 : 1);
+  // Ours by brand (security's and dhcp-options' errors carry it too), not by a code prefix.
+  if (isPtftpError(err)) return new CliError(err.message, err instanceof InvalidArgumentError ? 2 : 1);
   return err;
 }
 
