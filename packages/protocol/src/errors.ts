@@ -159,7 +159,8 @@ export class FileNotFoundError extends WirePtftpError {
 
 /** The request is refused (TFTP error 2). Throw it from a handler. */
 export class AccessViolationError extends WirePtftpError {
-  override readonly code: 'PTFTP_ERR_ACCESS_VIOLATION' | 'PTFTP_ERR_FILE_EXISTS' = 'PTFTP_ERR_ACCESS_VIOLATION';
+  override readonly code: 'PTFTP_ERR_ACCESS_VIOLATION' | 'PTFTP_ERR_FILE_EXISTS' =
+    'PTFTP_ERR_ACCESS_VIOLATION';
   protected readonly wireCode: TftpErrorCode = TftpErrorCode.AccessViolation;
   readonly filename: string;
   constructor(filename: string, message = `access violation: ${filename}`) {

@@ -67,8 +67,7 @@ export function createFsWriteHandler(root: string, opts: FsWriteHandlerOptions =
           req.filename,
           `access violation: ${req.filename} is not a regular file`,
         );
-      if (!overwrite)
-        throw new FileExistsError(req.filename);
+      if (!overwrite) throw new FileExistsError(req.filename);
     }
     // Loaded on first use: node:crypto costs every process about 2 MiB of RSS, and a server
     // without uploads never needs it.
@@ -103,8 +102,7 @@ export function createFsWriteHandler(root: string, opts: FsWriteHandlerOptions =
         try {
           await fs.link(temp, target);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EEXIST')
-            throw new FileExistsError(req.filename);
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new FileExistsError(req.filename);
           throw err;
         } finally {
           await fs.unlink(temp).catch(() => {});

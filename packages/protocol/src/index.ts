@@ -11,6 +11,17 @@ export * from './events.js';
 export * from './fs-handler.js';
 export * from './fs-write-handler.js';
 export * from './handler.js';
+export {
+  formatHostPort,
+  type HostPort,
+  type HostPortOptions,
+  type HostPortProblem,
+  type IpFamily,
+  ipFamily,
+  parseHostPort,
+  TFTP_PORT,
+  tryParseHostPort,
+} from './host-port.js';
 export type { InheritedListenSocket } from './listen-address.js';
 export * from './netascii.js';
 export * from './options.js';

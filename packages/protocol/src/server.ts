@@ -17,7 +17,7 @@ import {
   LimitError,
   type MalformedPacketError,
   ProtocolError,
-  PtftpError,
+  type PtftpError,
   TftpErrorCode,
   wireErrorOf,
 } from './errors.js';
@@ -696,7 +696,12 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
     };
     this.emit('request', info);
     const refuse = (err: PtftpError): void => {
-      sendQuietly(listener.socket, encodeError(wireErrorOf(err).code, wireErrorOf(err).message), rinfo.port, rinfo.address);
+      sendQuietly(
+        listener.socket,
+        encodeError(wireErrorOf(err).code, wireErrorOf(err).message),
+        rinfo.port,
+        rinfo.address,
+      );
       this.emit('requestRefused', err, info);
     };
     if (this.closing) {
@@ -713,15 +718,11 @@ export class TftpServer extends (EventEmitter as new () => TypedEmitterModule.de
       return;
     }
     if (req.mode === 'mail') {
-      refuse(
-        new ProtocolError('mode "mail" is not supported', TftpErrorCode.IllegalOperation),
-      );
+      refuse(new ProtocolError('mode "mail" is not supported', TftpErrorCode.IllegalOperation));
       return;
     }
     if (req.opcode === Opcode.WRQ && this.opts.writeHandler === undefined) {
-      refuse(
-        new AccessViolationError(req.filename, 'write requests are not accepted'),
-      );
+      refuse(new AccessViolationError(req.filename, 'write requests are not accepted'));
       return;
     }
     if (this.records.size >= this.config.maxSessions) {

@@ -31,14 +31,21 @@ import { openPeer, startServer } from './support/server-fixture.js';
 
 /** RFC 1350 §5 ERROR: opcode 5, the code, the message, a zero byte. */
 function errorBytes(code: number, message: string): Buffer {
-  return Buffer.concat([Buffer.from([0, 5, code >> 8, code & 0xff]), Buffer.from(message, 'ascii'), Buffer.from([0])]);
+  return Buffer.concat([
+    Buffer.from([0, 5, code >> 8, code & 0xff]),
+    Buffer.from(message, 'ascii'),
+    Buffer.from([0]),
+  ]);
 }
 
 const INTERNAL = errorBytes(0, 'internal error');
 
 /** What an embedder's handler may throw, none of it meant for the wire. */
 const notForTheWire: Array<[string, () => unknown]> = [
-  ['a PtftpError with an embedder code', () => new PtftpError('PTFTP_ERR_X', 'cannot open /secret/path/key.pem')],
+  [
+    'a PtftpError with an embedder code',
+    () => new PtftpError('PTFTP_ERR_X', 'cannot open /secret/path/key.pem'),
+  ],
   [
     'a PtftpError with a wire class code',
     () => new PtftpError('PTFTP_ERR_NOT_FOUND', 'file not found: /secret/path/x.bin'),
@@ -184,7 +191,10 @@ describe('isPtftpError and wireErrorOf', () => {
     expect(new TftpRemoteError(2, 'm').wire).toBeUndefined();
     expect(wireErrorOf(new PtftpError('PTFTP_ERR_X', '/srv/key'))).toEqual(INTERNAL_WIRE_ERROR);
     expect(wireErrorOf(new Error('x'))).toEqual({ code: 0, message: 'internal error' });
-    expect(wireErrorOf(new FileNotFoundError('a.cnf'))).toEqual({ code: 1, message: 'file not found: a.cnf' });
+    expect(wireErrorOf(new FileNotFoundError('a.cnf'))).toEqual({
+      code: 1,
+      message: 'file not found: a.cnf',
+    });
   });
 
   it('the old third constructor argument (a TFTP code) no longer puts a message on the wire', () => {

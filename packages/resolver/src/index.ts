@@ -53,3 +53,4 @@ export * from './tftp-upstream.js';
 export { TieredCache, type TieredCacheOptions } from './tiered-cache.js';
 export * from './topology.js';
 export * from './upstream.js';
+export { DEFAULT_UPSTREAM_HTTP_PORT, DEFAULT_UPSTREAM_TFTP_PORT } from './upstream-address.js';

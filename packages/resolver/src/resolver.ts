@@ -46,11 +46,11 @@ import {
   type ClusterConfig,
   DEFAULT_PRIMARY_ID,
   normalizeIp,
-  parseHostPort,
   type TopologyViolation,
   validateTopology,
 } from './topology.js';
 import type { AddressStatus, Upstream, UpstreamReporter, UpstreamResult } from './upstream.js';
+import { upstreamHostPort } from './upstream-address.js';
 import { fetchIntoFill } from './upstream-fill.js';
 
 /** Largest `.sgn` file re-signed (it is read whole): larger ones fail rather than fill memory. */
@@ -526,7 +526,7 @@ export class Resolver extends Emitter {
       }
     }
     const peers = new Set<string>();
-    for (const p of init.peerAddresses ?? []) peers.add(parseHostPort(p)?.host ?? normalizeIp(p));
+    for (const p of init.peerAddresses ?? []) peers.add(upstreamHostPort(p)?.host ?? normalizeIp(p));
     const signer = init.resign ? (this.#components.signer ?? securitySigner(init.resign)) : undefined;
     return {
       primaryId: init.primaryId ?? DEFAULT_PRIMARY_ID,

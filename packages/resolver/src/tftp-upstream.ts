@@ -2,6 +2,8 @@ import {
   AbortedError,
   AccessViolationError,
   FileNotFoundError,
+  formatHostPort,
+  type HostPort,
   LimitError,
   type TftpDownloadStream,
   type TftpTarget,
@@ -13,7 +15,7 @@ import { UpstreamUnreachableError } from './errors.js';
 import { AddressHealth } from './health.js';
 import type { HedgeAttempt } from './hedge.js';
 import { hedgeOverHealth } from './hedged-health.js';
-import { type ClusterConfig, formatHostPort, type HostPort, parseHostPort } from './topology.js';
+import type { ClusterConfig } from './topology.js';
 import {
   type AddressStatus,
   PROXIED_TFTP_OPTION,
@@ -22,6 +24,7 @@ import {
   type UpstreamResult,
   type UpstreamSink,
 } from './upstream.js';
+import { upstreamHostPort } from './upstream-address.js';
 
 /** Options of {@link TftpClusterUpstream}. */
 export interface TftpClusterUpstreamOptions {
@@ -93,7 +96,7 @@ export class TftpClusterUpstream implements Upstream {
     this.#opts = opts;
     this.#targets = new Map();
     for (const text of cluster.tftp) {
-      const hp = parseHostPort(text);
+      const hp = upstreamHostPort(text);
       if (!hp) throw new UpstreamUnreachableError(cluster.id, [], `invalid TFTP address ${text}`);
       this.#targets.set(formatHostPort(hp), hp);
     }

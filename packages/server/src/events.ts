@@ -2,15 +2,18 @@ import { AccessViolationError, type Content, FileNotFoundError } from '@ptftp/pr
 import type { FailureSite } from './contain.js';
 import type { ServedSource, Transport } from './metrics.js';
 
-/** Who asked for what. */
-export interface RequestInfo {
+/**
+ * Who asked the proxy for what, over TFTP or HTTP. Not `@ptftp/protocol`'s `RequestInfo` (one
+ * parsed RRQ/WRQ with its options), hence the distinct name.
+ */
+export interface ProxyRequestInfo {
   readonly transport: Transport;
   readonly name: string;
   readonly remote: { readonly address: string; readonly port: number };
 }
 
 /** A file that reached an endpoint, and where the proxy found it. */
-export interface ServedInfo extends RequestInfo {
+export interface ServedInfo extends ProxyRequestInfo {
   readonly source: ServedSource;
   /** The remote cluster and the TFTP address that answered, when `source` is `cluster` or `cache`. */
   readonly clusterId?: string | undefined;
@@ -23,7 +26,7 @@ export interface ServedInfo extends RequestInfo {
 }
 
 /** A request that ended without the file: not found, refused, or failed in transfer. */
-export interface FailedInfo extends RequestInfo {
+export interface FailedInfo extends ProxyRequestInfo {
   readonly error: Error;
   /** `not_found`, `denied` (access violation) or `error`. */
   readonly result: 'not_found' | 'denied' | 'error';

@@ -1,6 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { ServerError } from './errors.js';
 import {
   DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
   DEFAULT_HTTP_IDLE_TIMEOUT_MS,
@@ -8,6 +7,7 @@ import {
   DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_HTTP_MIN_BYTES_PER_SECOND,
 } from './config-schema.js';
+import { ServerError } from './errors.js';
 
 /** Bounds on one HTTP listening socket. */
 export interface HttpLimits {

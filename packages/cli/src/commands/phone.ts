@@ -5,7 +5,7 @@
  * so other verbs start no slower for it.
  */
 import type { BootResult, BootStep, Endpoint, HeldTrust, PhoneStormReport } from '@ptftp/phone';
-import { InvalidArgumentError, isPtftpError } from '@ptftp/protocol';
+import { InvalidArgumentError, isPtftpError, tryParseHostPort } from '@ptftp/protocol';
 import { type Command, Option } from 'commander';
 import { CliError, type CliIo } from '../io.js';
 
@@ -24,9 +24,8 @@ interface CommonFlags {
 
 /** `host:port` of a flag, or a usage error naming the flag. */
 async function endpoint(flag: string, text: string, defaultPort: number): Promise<Endpoint> {
-  const { parseEndpoint } = await import('@ptftp/server');
-  const e = parseEndpoint(text, defaultPort);
-  if (typeof e === 'string') throw new CliError(`${flag}: ${e}`, 2);
+  const e = tryParseHostPort(text, { defaultPort, names: true, zone: true });
+  if ('problem' in e) throw new CliError(`${flag}: ${e.problem}`, 2);
   return { host: e.host, port: e.port };
 }
 
