@@ -59,9 +59,13 @@ describe('HostPort round trip (fast-check)', () => {
 
   it('a port outside 1..65535 or not decimal is refused, never wrapped or truncated', () => {
     fc.assert(
-      fc.property(fc.ipV4(), fc.oneof(fc.integer({ min: 65536, max: 99999 }).map(String), fc.constant('6a9')), (h, p) => {
-        expect(tryParseHostPort(`${h}:${p}`)).toHaveProperty('problem');
-      }),
+      fc.property(
+        fc.ipV4(),
+        fc.oneof(fc.integer({ min: 65536, max: 99999 }).map(String), fc.constant('6a9')),
+        (h, p) => {
+          expect(tryParseHostPort(`${h}:${p}`)).toHaveProperty('problem');
+        },
+      ),
     );
   });
 });

@@ -246,8 +246,12 @@ function isLoopback(host: string): boolean {
 /** A `Host` header naming an IP literal or `localhost` (any port): never a rebindable DNS name. */
 export function isLocalHostHeader(host: string | undefined): boolean {
   if (host === undefined) return true; // HTTP/1.0 clients send none; no browser omits it
-  // The port does not matter (80 stands in when there is none); a zone is no DNS name either.
-  const hp = tryParseHostPort(host, { defaultPort: 80, names: true, zone: true, portZero: true });
+  // Any port (even out of range: the name is what could be rebound), so it is set aside first.
+  const hp = tryParseHostPort(host.trim().replace(/(?<=^\[[^\]]*\]|^[^:]*):\d+$/, ''), {
+    defaultPort: 80,
+    names: true,
+    zone: true,
+  });
   if ('problem' in hp) return false;
   return hp.family !== undefined || hp.host.toLowerCase() === 'localhost';
 }
