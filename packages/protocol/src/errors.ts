@@ -102,6 +102,22 @@ export class PtftpError extends Error implements PtftpErrorLike {
     this.code = code;
   }
 
+  /**
+   * `instanceof` that also holds across copies of these packages — an ESM and a CommonJS
+   * build loaded side by side (the CLI requires one, a dynamic `import()` loads the other):
+   * a branded error whose prototype chain has a class of this name is one.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null) return false;
+    if ((value as { [PTFTP_ERROR_BRAND]?: unknown })[PTFTP_ERROR_BRAND] !== true) return false;
+    for (let p = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {
+      if (Object.hasOwn(p, 'constructor') && (p.constructor as { name?: unknown }).name === this.name)
+        return true;
+    }
+    return false;
+  }
+
   get [PTFTP_ERROR_BRAND](): true {
     return true;
   }

@@ -3,7 +3,7 @@
  * never taken from whatever carries a `PTFTP_ERR_` code. Bytes asserted on a raw socket.
  */
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AbortedError,
   AccessViolationError,
@@ -205,5 +205,24 @@ describe('isPtftpError and wireErrorOf', () => {
     );
     expect(legacy.wire).toBeUndefined();
     expect(legacy.tftpCode).toBe(0);
+  });
+});
+
+describe('classification by class holds across two copies of the package', () => {
+  it('an error from another copy (ESM next to CommonJS) is instanceof by class, a look-alike is not', async () => {
+    // A second module instance of errors.ts: what a dual ESM/CommonJS load gives.
+    vi.resetModules();
+    const other = await import('../src/errors.js');
+    expect(other.FileNotFoundError).not.toBe(FileNotFoundError);
+    const foreign = new other.FileNotFoundError('a.cnf');
+    expect(foreign instanceof FileNotFoundError).toBe(true);
+    expect(foreign instanceof PtftpError).toBe(true);
+    expect(foreign instanceof AccessViolationError).toBe(false);
+    expect(new other.InvalidArgumentError('mac', 'bad') instanceof InvalidArgumentError).toBe(true);
+    expect(wireErrorOf(foreign)).toEqual({ code: 1, message: 'file not found: a.cnf' });
+    // The same name without the brand is not ours.
+    class FileNotFoundErrorLookAlike extends Error {}
+    Object.defineProperty(FileNotFoundErrorLookAlike, 'name', { value: 'FileNotFoundError' });
+    expect(new FileNotFoundErrorLookAlike('x') instanceof FileNotFoundError).toBe(false);
   });
 });
