@@ -5,7 +5,7 @@
  * so other verbs start no slower for it.
  */
 import type { BootResult, BootStep, Endpoint, HeldTrust, PhoneStormReport } from '@ptftp/phone';
-import { InvalidArgumentError, isPtftpError, tryParseHostPort } from '@ptftp/protocol';
+import { isPtftpError, tryParseHostPort } from '@ptftp/protocol';
 import { type Command, Option } from 'commander';
 import { CliError, type CliIo } from '../io.js';
 
@@ -67,7 +67,9 @@ async function common(flags: CommonFlags) {
 function cliError(err: unknown): unknown {
   if (err instanceof CliError) return err;
   // Ours by brand (security's and dhcp-options' errors carry it too), not by a code prefix.
-  if (isPtftpError(err)) return new CliError(err.message, err instanceof InvalidArgumentError ? 2 : 1);
+  // The code of a branded error, not instanceof: @ptftp/phone arrives through import() (ESM)
+  // while this bundle requires @ptftp/protocol (CommonJS), two copies of the class.
+  if (isPtftpError(err)) return new CliError(err.message, err.code === 'PTFTP_ERR_INVALID_ARGUMENT' ? 2 : 1);
   return err;
 }
 
