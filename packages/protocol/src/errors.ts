@@ -108,10 +108,12 @@ export class PtftpError extends Error implements PtftpErrorLike {
    * a branded error whose prototype chain has a class of this name is one.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about (a subclass too).
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     if (typeof value !== 'object' || value === null) return false;
     if ((value as { [PTFTP_ERROR_BRAND]?: unknown })[PTFTP_ERROR_BRAND] !== true) return false;
     for (let p = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {
+      // biome-ignore lint/complexity/noThisInStatic: as above, the asked class's own name.
       if (Object.hasOwn(p, 'constructor') && (p.constructor as { name?: unknown }).name === this.name)
         return true;
     }
