@@ -21,7 +21,7 @@ describe('examples/discovery-source.ts', () => {
     ex = await main({ listen: [`127.0.0.1:${port}`] });
     return { target: { host: '127.0.0.1', port }, ex };
   }
-  const ids = (h: DiscoveryHandle) => (h.proxy.status().clusters as { id: string }[]).map((c) => c.id);
+  const ids = (h: DiscoveryHandle) => h.proxy.status().clusters.map((c) => c.id);
 
   it('starts with the clusters the inventory lists, and serves a cluster added to it after a refresh', async () => {
     const { target, ex } = await start();

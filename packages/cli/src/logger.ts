@@ -1,3 +1,4 @@
+import { formatHostPort } from '@ptftp/protocol';
 import type { FailedInfo, ProxyServer, ServedInfo } from '@ptftp/server';
 import { type LevelWithSilent, type Logger, pino } from 'pino';
 import type { CliIo } from './io.js';
@@ -56,7 +57,7 @@ export function describeSource(s: Pick<ServedInfo, 'source' | 'clusterId' | 'add
 }
 
 function remoteText(r: { address: string; port: number }): string {
-  return r.address.includes(':') ? `[${r.address}]:${r.port}` : `${r.address}:${r.port}`;
+  return formatHostPort({ host: r.address, port: r.port });
 }
 
 /** Log every request with where it was served from, reloads, upstream trouble. */

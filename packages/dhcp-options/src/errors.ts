@@ -23,6 +23,15 @@ export type DhcpOptionsErrorCode =
   | 'PTFTP_ERR_DHCP_INVALID_ARGUMENT';
 
 /**
+ * The brand of every `@ptftp` error (`Symbol.for`, so the same symbol in every package). This
+ * package stands alone and may not depend on `@ptftp/protocol`, where the root class
+ * `PtftpError` lives: its error class carries the same brand, `code` and `wire` instead of
+ * extending it, so `isPtftpError` from `@ptftp/protocol` accepts it and a TFTP server answers
+ * it with ERROR 0 "internal error" (never with its message).
+ */
+const PTFTP_ERROR_BRAND: unique symbol = Symbol.for('ptftp.error');
+
+/**
  * The one error class of `@ptftp/dhcp-options`. `field` names the option, sub-option or plan
  * entry at fault and `value` is the offending input (an address as given, a length, or bytes as
  * hex), so that a CLI or UI can point at it without parsing the message.
@@ -49,6 +58,15 @@ export class DhcpOptionsError extends Error {
     this.code = code;
     this.field = field;
     this.value = value;
+  }
+
+  get [PTFTP_ERROR_BRAND](): true {
+    return true;
+  }
+
+  /** Never meant for a TFTP peer: a server that meets this error answers ERROR 0 "internal error". */
+  get wire(): undefined {
+    return undefined;
   }
 }
 

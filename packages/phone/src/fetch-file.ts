@@ -7,7 +7,14 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
-import { isPtftpError, type TftpTransferOptions, tftpGet, tftpGetStream } from '@ptftp/protocol';
+import {
+  FileNotFoundError,
+  isPtftpError,
+  PtftpError,
+  type TftpTransferOptions,
+  tftpGet,
+  tftpGetStream,
+} from '@ptftp/protocol';
 
 /** Where a server listens. */
 export interface Endpoint {
@@ -63,8 +70,8 @@ interface Body {
   data: Buffer | undefined;
 }
 
-class TooLargeError extends Error {
-  readonly code = 'PTFTP_ERR_LIMIT';
+class TooLargeError extends PtftpError {
+  override readonly code = 'PTFTP_ERR_LIMIT' as const;
 }
 
 async function readBody(stream: AsyncIterable<Buffer>, keep: boolean, max: number): Promise<Body> {
@@ -75,7 +82,7 @@ async function readBody(stream: AsyncIterable<Buffer>, keep: boolean, max: numbe
     size += chunk.length;
     hash.update(chunk);
     if (keep) {
-      if (size > max) throw new TooLargeError(`larger than ${max} bytes`);
+      if (size > max) throw new TooLargeError('PTFTP_ERR_LIMIT', `larger than ${max} bytes`);
       chunks.push(chunk);
     }
   }
@@ -122,7 +129,7 @@ async function viaTftp(ep: Endpoint, name: string, keep: boolean, s: FetchSettin
     const { stream } = await tftpGetStream(ep, name, opts);
     return { ok: true, body: await readBody(stream as AsyncIterable<Buffer>, false, 0), answer: 'OK' };
   } catch (err) {
-    if (isPtftpError(err) && err.code === 'PTFTP_ERR_NOT_FOUND')
+    if (err instanceof FileNotFoundError)
       return { ok: false, notFound: true, answer: 'ERROR 1 (file not found)' };
     if (isPtftpError(err)) return { ok: false, notFound: false, answer: `${err.code}: ${err.message}` };
     throw err;

@@ -3,13 +3,23 @@
  * arrives: no socket, no clock, no table is touched here, so every rule is testable with plain
  * values. The server gathers the facts (its token buckets and table), then acts on the answer.
  */
-import { ClosedError, LimitError, type MalformedPacketError, PtftpError, TftpErrorCode } from './errors.js';
+import {
+  AccessViolationError,
+  ClosedError,
+  LimitError,
+  type MalformedPacketError,
+  ProtocolError,
+  type PtftpError,
+  TftpErrorCode,
+} from './errors.js';
 import { Opcode, type Packet, type RequestPacket } from './packet.js';
 
 /** What admission looks at for a new request. */
 export interface AdmissionInput {
   readonly opcode: 'RRQ' | 'WRQ';
   readonly mode: string;
+  /** The file asked for (named in a refusal). */
+  readonly filename?: string;
   /** The source address (IPv4 peers of a dual-stack socket as IPv4). */
   readonly source: string;
   /** The server is closing. */
@@ -59,17 +69,9 @@ export function admitRequest(input: AdmissionInput): Admission {
       false,
     );
   if (input.mode === 'mail')
-    return refuse(
-      new PtftpError('PTFTP_ERR_PROTOCOL', 'mode "mail" is not supported', TftpErrorCode.IllegalOperation),
-    );
+    return refuse(new ProtocolError('mode "mail" is not supported', TftpErrorCode.IllegalOperation));
   if (input.opcode === 'WRQ' && !input.writable)
-    return refuse(
-      new PtftpError(
-        'PTFTP_ERR_ACCESS_VIOLATION',
-        'write requests are not accepted',
-        TftpErrorCode.AccessViolation,
-      ),
-    );
+    return refuse(new AccessViolationError(input.filename ?? '', 'write requests are not accepted'));
   if (input.sessions >= input.maxSessions)
     return refuse(new LimitError('maxSessions', `server busy: ${input.maxSessions} transfers running`));
   if (input.fromSource >= input.maxSessionsPerSource)

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AccessViolationError, PtftpError, TftpErrorCode } from './errors.js';
+import { AccessViolationError, DiskFullError, FileExistsError } from './errors.js';
 import { fsErrorToTftp } from './fs-errors.js';
 import type { WriteHandler, WriteSink } from './handler.js';
 import { isInside, resolveSafePath } from './safe-path.js';
@@ -20,12 +20,8 @@ export interface FsWriteHandlerOptions {
   fileMode?: number;
 }
 
-function tooLarge(filename: string, maxBytes: number): PtftpError {
-  return new PtftpError(
-    'PTFTP_ERR_LIMIT',
-    `${filename}: upload over ${maxBytes} bytes`,
-    TftpErrorCode.DiskFull,
-  );
+function tooLarge(filename: string, maxBytes: number): DiskFullError {
+  return new DiskFullError(filename, `${filename}: upload over ${maxBytes} bytes`);
 }
 
 /**
@@ -71,12 +67,7 @@ export function createFsWriteHandler(root: string, opts: FsWriteHandlerOptions =
           req.filename,
           `access violation: ${req.filename} is not a regular file`,
         );
-      if (!overwrite)
-        throw new PtftpError(
-          'PTFTP_ERR_ACCESS_VIOLATION',
-          `file exists: ${req.filename}`,
-          TftpErrorCode.FileExists,
-        );
+      if (!overwrite) throw new FileExistsError(req.filename);
     }
     // Loaded on first use: node:crypto costs every process about 2 MiB of RSS, and a server
     // without uploads never needs it.
@@ -111,12 +102,7 @@ export function createFsWriteHandler(root: string, opts: FsWriteHandlerOptions =
         try {
           await fs.link(temp, target);
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EEXIST')
-            throw new PtftpError(
-              'PTFTP_ERR_ACCESS_VIOLATION',
-              `file exists: ${req.filename}`,
-              TftpErrorCode.FileExists,
-            );
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new FileExistsError(req.filename);
           throw err;
         } finally {
           await fs.unlink(temp).catch(() => {});

@@ -34,7 +34,10 @@ export {
   AbortedError,
   AccessViolationError,
   ClosedError,
+  DiskFullError,
+  FileExistsError,
   FileNotFoundError,
+  INTERNAL_WIRE_ERROR,
   InvalidArgumentError,
   IsDirectoryError,
   isPtftpError,
@@ -42,13 +45,19 @@ export {
   MalformedPacketError,
   OptionNegotiationError,
   ProtocolError,
+  type ProtocolErrorCode,
+  PTFTP_ERROR_BRAND,
   PtftpError,
+  type PtftpErrorCode,
   type PtftpErrorCodeString,
+  type PtftpErrorLike,
   ServerBusyError,
   SizeMismatchError,
   TftpErrorCode,
   TftpRemoteError,
   TimeoutError,
+  type WireError,
+  wireErrorOf,
 } from './errors.js';
 // The server's events.
 export type {
@@ -74,6 +83,17 @@ export type {
   WriteRequest,
   WriteSink,
 } from './handler.js';
+export {
+  formatHostPort,
+  type HostPort,
+  type HostPortOptions,
+  type HostPortProblem,
+  type IpFamily,
+  ipFamily,
+  parseHostPort,
+  TFTP_PORT,
+  tryParseHostPort,
+} from './host-port.js';
 export { Leases } from './leases.js';
 export type { InheritedListenSocket } from './listen-address.js';
 // The codec: netascii, option negotiation (RFC 2347-2349, 7440) and packets (RFC 1350).

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { InvalidArgumentError } from './errors.js';
+import { parseHostPort } from './host-port.js';
 
 /** A parsed listening address. */
 export interface ListenSpec {
@@ -44,10 +45,7 @@ export function parseListenAddress(
   let address: string;
   let port: number;
   if (typeof input === 'string') {
-    const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(input) ?? /^([^:[\]]+):(\d{1,5})$/.exec(input);
-    if (!m) throw new InvalidArgumentError('address', `"${input}" is not host:port or [v6]:port`);
-    address = m[1]!;
-    port = Number(m[2]);
+    ({ host: address, port } = parseHostPort(input, { portZero: true, zone: true }));
   } else {
     address = input.address;
     port = input.port;

@@ -9,7 +9,14 @@
  */
 import { sequenceOf, wireBlock } from './block-numbers.js';
 import type { BlockSource } from './block-source.js';
-import { AbortedError, ProtocolError, type PtftpError, TftpRemoteError, TimeoutError } from './errors.js';
+import {
+  AbortedError,
+  ProtocolError,
+  type PtftpError,
+  TftpRemoteError,
+  TimeoutError,
+  wireErrorOf,
+} from './errors.js';
 import type { NegotiatedOptions } from './options.js';
 import { encodeError, encodeOack, Opcode, type Packet, writeDataHeader } from './packet.js';
 import type { SessionCounters, SessionObserver, SessionTiming } from './session-config.js';
@@ -252,7 +259,11 @@ export class ReadSession {
 
   private fail(err: PtftpError, notifyPeer: boolean): void {
     this.stop();
-    if (notifyPeer) this.transport.send(encodeError(err.tftpCode, err.message));
+    if (notifyPeer) {
+      // Only an error that opted in (`wire`) speaks for itself; any other is ERROR 0 "internal error".
+      const wire = wireErrorOf(err);
+      this.transport.send(encodeError(wire.code, wire.message));
+    }
     this.observer.fail(err, this.counters);
     this.observer.released();
   }

@@ -6,7 +6,13 @@
  */
 import type dgram from 'node:dgram';
 import { admitRequest, isRequestOpcode, knownPeerAction, malformedRequestCode } from './admission.js';
-import { AbortedError, ClosedError, InvalidArgumentError, type MalformedPacketError } from './errors.js';
+import {
+  AbortedError,
+  ClosedError,
+  InvalidArgumentError,
+  type MalformedPacketError,
+  wireErrorOf,
+} from './errors.js';
 import { type ListeningAddress, type RequestInfo, type TftpServerEvents, TypedEmitter } from './events.js';
 import { type InheritedListenSocket, parseListenAddress } from './listen-address.js';
 import { decodePacket, encodeError, Opcode, type Packet, type RequestPacket } from './packet.js';
@@ -256,6 +262,7 @@ export class TftpServer<C = unknown> extends TypedEmitter<TftpServerEvents<C>> {
     const admission = admitRequest({
       opcode,
       mode: req.mode,
+      filename: req.filename,
       source: remote.address,
       closing,
       // No token is spent on a request a closing server refuses anyway.
@@ -268,8 +275,10 @@ export class TftpServer<C = unknown> extends TypedEmitter<TftpServerEvents<C>> {
     });
     if (!admission.admit) {
       const err = admission.error;
-      if (admission.answer)
-        sendQuietly(listener.socket, encodeError(err.tftpCode, err.message), rinfo.port, rinfo.address);
+      if (admission.answer) {
+        const wire = wireErrorOf(err);
+        sendQuietly(listener.socket, encodeError(wire.code, wire.message), rinfo.port, rinfo.address);
+      }
       this.emit('requestRefused', err, info);
       return;
     }

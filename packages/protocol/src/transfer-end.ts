@@ -4,7 +4,7 @@
  * and its removal from the table with the release of its socket. The events say so here,
  * carrying the handler's `context` back.
  */
-import { AbortedError, isPtftpError, type PtftpError } from './errors.js';
+import { AbortedError, isPtftpError, type PtftpError, wireErrorOf } from './errors.js';
 import type { TftpServerEvents, TransferErrorInfo, TransferStats } from './events.js';
 import { encodeError } from './packet.js';
 import type { ListenerSet } from './server-listeners.js';
@@ -33,7 +33,7 @@ export function toWireError(
   err: unknown,
   what: string,
 ): { error: PtftpError; code: number; message: string } {
-  if (isPtftpError(err)) return { error: err as PtftpError, code: err.tftpCode, message: err.message };
+  if (isPtftpError(err)) return { error: err as PtftpError, ...wireErrorOf(err) };
   return { error: new AbortedError(`${what} failed`, { cause: err }), code: 0, message: 'internal error' };
 }
 

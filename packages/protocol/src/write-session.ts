@@ -9,8 +9,11 @@ import {
   isPtftpError,
   ProtocolError,
   type PtftpError,
+  TftpErrorCode,
   TftpRemoteError,
   TimeoutError,
+  type WireError,
+  wireErrorOf,
 } from './errors.js';
 import type { WriteSink } from './handler.js';
 import { NetasciiDecoder } from './netascii.js';
@@ -18,6 +21,8 @@ import type { NegotiatedOptions } from './options.js';
 import { encodeAck, encodeError, encodeOack, Opcode, type Packet } from './packet.js';
 import type { SessionCounters, SessionObserver, SessionTiming } from './session-config.js';
 import type { Transport } from './transport.js';
+
+const WRITE_FAILED: WireError = { code: TftpErrorCode.NotDefined, message: 'write failed' };
 
 type State = 'receiving' | 'committing' | 'dallying' | 'done';
 
@@ -192,9 +197,9 @@ export class WriteSession {
   private readonly onWriteFailed = (err: unknown): void => {
     this.pendingWrites--;
     if (this.state === 'done') return;
-    const error = isPtftpError(err) ? err : new AbortedError('write handler failed', { cause: err });
-    // A non-PtftpError says nothing safe to the peer: ERROR 0 with a generic message.
-    this.fail(error, true, isPtftpError(err) ? undefined : 'write failed');
+    // A plain Error's text is for the log (its `cause`); the peer reads "write failed".
+    const error = isPtftpError(err) ? err : new AbortedError('write failed', { cause: err });
+    this.fail(error, true);
   };
 
   private commit(): void {
@@ -248,12 +253,16 @@ export class WriteSession {
     this.timer.refresh();
   };
 
-  private fail(err: PtftpError, notifyPeer: boolean, wireMessage?: string): void {
+  private fail(err: PtftpError, notifyPeer: boolean): void {
     if (this.state === 'done') return;
     const wasDallying = this.state === 'dallying';
     this.stop();
     if (!wasDallying) {
-      if (notifyPeer) this.transport.send(encodeError(err.tftpCode, wireMessage ?? err.message));
+      if (notifyPeer) {
+        // Only an error that opted in (`wire`) speaks for itself: any other is ERROR 0 "write failed".
+        const wire = wireErrorOf(err, WRITE_FAILED);
+        this.transport.send(encodeError(wire.code, wire.message));
+      }
       try {
         this.sink.abort?.(err);
       } catch {

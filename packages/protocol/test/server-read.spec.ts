@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import {
   AccessViolationError,
+  DiskFullError,
   FileNotFoundError,
   type PtftpError,
   PtftpError as PtftpErrorClass,
@@ -470,11 +471,12 @@ describe('handler errors become TFTP ERROR packets', () => {
   const cases: Array<[string, () => unknown, number, RegExp]> = [
     ['FileNotFoundError -> ERROR 1', () => new FileNotFoundError('x.bin'), 1, /file not found: x\.bin/],
     ['AccessViolationError -> ERROR 2', () => new AccessViolationError('x.bin'), 2, /access violation/],
+    ['DiskFullError -> ERROR 3', () => new DiskFullError('x.bin', 'disk full'), 3, /disk full/],
     [
-      'PtftpError keeps its tftpCode',
-      () => new PtftpErrorClass('PTFTP_ERR_LIMIT', 'disk full', 3),
-      3,
-      /disk full/,
+      'a PtftpError that did not opt in to the wire -> ERROR 0, generic message',
+      () => new PtftpErrorClass('PTFTP_ERR_LIMIT', 'db password is hunter2'),
+      0,
+      /^internal error$/,
     ],
     [
       'any other error -> ERROR 0, generic message',

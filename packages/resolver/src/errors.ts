@@ -1,4 +1,4 @@
-import { FileNotFoundError, PtftpError, TftpErrorCode } from '@ptftp/protocol';
+import { FileNotFoundError, PtftpError } from '@ptftp/protocol';
 import type { TopologyViolation } from './topology.js';
 
 /** Codes of the errors this package adds to the `PTFTP_ERR_*` family. */
@@ -20,6 +20,7 @@ export type ResolverErrorCode = (typeof ResolverErrorCode)[keyof typeof Resolver
  * ```
  */
 export class TopologyError extends PtftpError {
+  override readonly code = ResolverErrorCode.Topology;
   readonly violations: TopologyViolation[];
   constructor(violations: TopologyViolation[]) {
     super(ResolverErrorCode.Topology, formatViolations(violations));
@@ -27,8 +28,12 @@ export class TopologyError extends PtftpError {
   }
 }
 
-/** Every address of an upstream failed to answer (timeouts, refused connections, 5xx). */
+/**
+ * Every address of an upstream failed to answer (timeouts, refused connections, 5xx). Not for
+ * the wire: its message names internal addresses (the TFTP front end answers "try again later").
+ */
 export class UpstreamUnreachableError extends PtftpError {
+  override readonly code = ResolverErrorCode.UpstreamUnreachable;
   readonly upstreamId: string;
   /** The last error of each address tried, in order. */
   readonly attempts: Array<{ address: string; error: unknown }>;
@@ -36,7 +41,6 @@ export class UpstreamUnreachableError extends PtftpError {
     super(
       ResolverErrorCode.UpstreamUnreachable,
       message ?? `upstream ${upstreamId} unreachable: ${describeAttempts(attempts)}`,
-      TftpErrorCode.NotDefined,
       { cause: attempts.at(-1)?.error },
     );
     this.upstreamId = upstreamId;

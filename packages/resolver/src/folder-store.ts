@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type FSWatcher, watch as fsWatch } from 'node:fs';
 import { mkdir, readdir, realpath, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isPtftpError, SafeRoot } from '@ptftp/protocol';
+import { FileNotFoundError, SafeRoot } from '@ptftp/protocol';
 import { canonicalFileName } from './file-name.js';
 import type { Store, StoreEntry } from './store.js';
 
@@ -80,7 +80,7 @@ export class FolderStore implements Store {
     try {
       content = await this.#safe.open(rel);
     } catch (err) {
-      if (isPtftpError(err) && err.code === 'PTFTP_ERR_NOT_FOUND') return undefined;
+      if (err instanceof FileNotFoundError) return undefined;
       throw err;
     }
     const size = content.size ?? 0;

@@ -66,9 +66,7 @@ export { TftpClusterUpstream, type TftpClusterUpstreamOptions } from './tftp-ups
 export { TieredCache, type TieredCacheOptions } from './tiered-cache.js';
 export {
   type ClusterConfig,
-  DEFAULT_HTTP_PORT,
   DEFAULT_PRIMARY_ID,
-  DEFAULT_TFTP_PORT,
   MAX_TFTP_ADDRESSES,
   TopologyMessages,
   type TopologyResult,
@@ -87,3 +85,4 @@ export {
   type UpstreamResult,
   type UpstreamSink,
 } from './upstream.js';
+export { DEFAULT_UPSTREAM_HTTP_PORT, DEFAULT_UPSTREAM_TFTP_PORT } from './upstream-address.js';

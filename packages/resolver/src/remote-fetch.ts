@@ -279,8 +279,7 @@ export class RemoteFetch {
     } catch (err) {
       fill.fail(err);
       if (signal.aborted) throw new AbortedError('fetch aborted', { cause: err });
-      const code = (err as { code?: string } | undefined)?.code;
-      if (code === 'PTFTP_ERR_NOT_FOUND') return { kind: 'missing', clusterId };
+      if (err instanceof FileNotFoundError) return { kind: 'missing', clusterId };
       if (!reported) {
         const address = err instanceof UpstreamUnreachableError ? (err.attempts.at(-1)?.address ?? '') : '';
         this.#emit('upstreamError', { clusterId, address, error: err });

@@ -24,8 +24,9 @@ import { type ResignOptions, type Signer, securitySigner } from './resign.js';
 import type { ResolverCache } from './resolver-cache.js';
 import type { SearchLimitOptions } from './search-limit.js';
 import type { Store } from './store.js';
-import { type ClusterConfig, DEFAULT_PRIMARY_ID, normalizeIp, parseHostPort } from './topology.js';
+import { type ClusterConfig, DEFAULT_PRIMARY_ID, normalizeIp } from './topology.js';
 import type { Upstream } from './upstream.js';
+import { upstreamHostPort } from './upstream-address.js';
 
 /** Configuration of a {@link Resolver}: plain data, replaceable at run time with `reconfigure`. */
 export interface ResolverInit {
@@ -108,7 +109,7 @@ export function makeSettings(init: ResolverInit, components: ResolverComponents)
     }
   }
   const peers = new Set<string>();
-  for (const p of init.peerAddresses ?? []) peers.add(parseHostPort(p)?.host ?? normalizeIp(p));
+  for (const p of init.peerAddresses ?? []) peers.add(upstreamHostPort(p)?.host ?? normalizeIp(p));
   const signer = init.resign ? (components.signer ?? securitySigner(init.resign)) : undefined;
   return {
     primaryId: init.primaryId ?? DEFAULT_PRIMARY_ID,

@@ -1,3 +1,5 @@
+import { TimeoutError } from '@ptftp/protocol';
+
 /**
  * Which failures mean "the address is not there". Only silence (no answer in time, a refused
  * or unreachable connection) marks an address down: an address that answered, even with an
@@ -32,7 +34,8 @@ export function isSilence(err: unknown): boolean {
   for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     if (typeof e !== 'object') return false;
     const { code, name } = e as { code?: unknown; name?: unknown };
-    if (code === 'PTFTP_ERR_TIMEOUT' || name === 'TimeoutError') return true;
+    // Ours by class; a DOMException "TimeoutError" (AbortSignal.timeout, fetch) by its name.
+    if (e instanceof TimeoutError || name === 'TimeoutError') return true;
     if (typeof code === 'string' && SILENT_ERRNOS.has(code)) return true;
     e = (e as { cause?: unknown }).cause;
   }

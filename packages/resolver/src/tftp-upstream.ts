@@ -1,6 +1,9 @@
 import {
   AbortedError,
+  AccessViolationError,
   FileNotFoundError,
+  formatHostPort,
+  type HostPort,
   LimitError,
   type TftpDownloadStream,
   type TftpTarget,
@@ -12,7 +15,7 @@ import { UpstreamUnreachableError } from './errors.js';
 import { AddressHealth } from './health.js';
 import type { HedgeAttempt } from './hedge.js';
 import { hedgeOverHealth } from './hedged-health.js';
-import { type ClusterConfig, formatHostPort, type HostPort, parseHostPort } from './topology.js';
+import type { ClusterConfig } from './topology.js';
 import {
   type AddressStatus,
   PROXIED_TFTP_OPTION,
@@ -21,6 +24,7 @@ import {
   type UpstreamResult,
   type UpstreamSink,
 } from './upstream.js';
+import { upstreamHostPort } from './upstream-address.js';
 
 /** Options of {@link TftpClusterUpstream}. */
 export interface TftpClusterUpstreamOptions {
@@ -92,7 +96,7 @@ export class TftpClusterUpstream implements Upstream {
     this.#opts = opts;
     this.#targets = new Map();
     for (const text of cluster.tftp) {
-      const hp = parseHostPort(text);
+      const hp = upstreamHostPort(text);
       if (!hp) throw new UpstreamUnreachableError(cluster.id, [], `invalid TFTP address ${text}`);
       this.#targets.set(formatHostPort(hp), hp);
     }
@@ -115,17 +119,13 @@ export class TftpClusterUpstream implements Upstream {
           id: this.id,
           signal,
           hedgeMs: this.#opts.hedgeMs,
-          isAnswer: (err) => {
-            const c = code(err);
-            return c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION';
-          },
+          isAnswer: (err) => err instanceof FileNotFoundError || err instanceof AccessViolationError,
           probeWaitMs: (this.#opts.timeoutMs ?? 1000) * ((this.#opts.retries ?? 1) + 1),
           reporter,
         },
       );
     } catch (err) {
-      const c = code(err);
-      if (c === 'PTFTP_ERR_NOT_FOUND' || c === 'PTFTP_ERR_ACCESS_VIOLATION')
+      if (err instanceof FileNotFoundError || err instanceof AccessViolationError)
         throw new FileNotFoundError(name);
       if (signal.aborted && !(err instanceof AbortedError))
         throw new AbortedError('fetch aborted', { cause: err });
@@ -193,8 +193,4 @@ export class TftpClusterUpstream implements Upstream {
       stream.destroy();
     }
   }
-}
-
-function code(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
 }

@@ -1,5 +1,7 @@
 import { networkInterfaces } from 'node:os';
+import { formatHostPort } from '@ptftp/protocol';
 import ipaddr from 'ipaddr.js';
+import { DEFAULT_UPSTREAM_HTTP_PORT, upstreamHostPort } from './upstream-address.js';
 
 /**
  * One remote cluster: a set of TFTP servers (and optionally their HTTP port 6970) that hold
@@ -56,8 +58,6 @@ export type TopologyResult =
 export const DEFAULT_PRIMARY_ID = 'primary';
 /** Cisco's limit: at most 3 TFTP addresses per remote-cluster entry. */
 export const MAX_TFTP_ADDRESSES = 3;
-export const DEFAULT_TFTP_PORT = 69;
-export const DEFAULT_HTTP_PORT = 6970;
 
 /** Every rule code, with the exact message reported for it. */
 export const TopologyMessages = {
@@ -99,42 +99,6 @@ const ID = /^[A-Za-z0-9.-]+$/;
 const FQDN = /^[A-Za-z0-9.\-* ]+$/;
 const DESCRIPTION_FORBIDDEN = /["<>\\\-&%]/;
 
-/** A parsed `host[:port]` address. */
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-/**
- * Parses `"10.0.0.1"`, `"10.0.0.1:69"`, `"2001:db8::1"` or `"[2001:db8::1]:6969"`; undefined
- * when it is not an IP address with an optional port 1-65535.
- *
- * @example
- * ```ts
- * parseHostPort('[2001:db8::1]:6969'); // { host: '2001:db8::1', port: 6969 }
- * ```
- */
-export function parseHostPort(text: string, defaultPort = DEFAULT_TFTP_PORT): HostPort | undefined {
-  let host = text;
-  let portText: string | undefined;
-  const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
-  if (bracketed) {
-    host = bracketed[1]!;
-    portText = bracketed[2];
-    if (!ipaddr.IPv6.isValid(host)) return undefined;
-  } else if (text.split(':').length === 2) {
-    [host, portText] = text.split(':') as [string, string];
-    if (!ipaddr.IPv4.isValidFourPartDecimal(host)) return undefined;
-    if (!/^\d+$/.test(portText)) return undefined;
-  } else if (!ipaddr.IPv4.isValidFourPartDecimal(host) && !ipaddr.IPv6.isValid(host)) {
-    return undefined;
-  }
-  if (host.includes('%')) return undefined;
-  const port = portText === undefined ? defaultPort : Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
-  return { host: normalizeIp(host), port };
-}
-
 /** Canonical text of an IP (IPv4-mapped IPv6 becomes IPv4), for comparisons. */
 export function normalizeIp(ip: string): string {
   try {
@@ -142,11 +106,6 @@ export function normalizeIp(ip: string): string {
   } catch {
     return ip;
   }
-}
-
-/** `host:port` with brackets for IPv6, the form used in events and statuses. */
-export function formatHostPort({ host, port }: HostPort): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Normalises an HTTP address (`"10.0.0.1"` → `"http://10.0.0.1:6970"`); undefined when invalid. */
@@ -159,7 +118,7 @@ export function parseHttpBase(text: string): string | undefined {
       return undefined;
     }
   }
-  const hp = parseHostPort(text, DEFAULT_HTTP_PORT);
+  const hp = upstreamHostPort(text, DEFAULT_UPSTREAM_HTTP_PORT);
   return hp && `http://${formatHostPort(hp)}`;
 }
 
@@ -244,7 +203,7 @@ export function validateTopology(clusters: unknown[], opts: ValidateTopologyOpti
         report(`${at}.tftp[${MAX_TFTP_ADDRESSES}]`, id, 'max-tftp-addresses');
       const seen = new Set<string>();
       tftp.forEach((text, j) => {
-        const hp = parseHostPort(text);
+        const hp = upstreamHostPort(text);
         if (!hp) {
           report(`${at}.tftp[${j}]`, id, 'tftp-address-invalid');
           return;
@@ -357,7 +316,7 @@ function stringList(v: unknown): string[] | undefined {
 export function ownAddresses(listen: string[]): Set<string> {
   const out = new Set<string>();
   for (const text of listen) {
-    const hp = parseHostPort(text);
+    const hp = upstreamHostPort(text);
     if (!hp) continue;
     if (hp.host === '0.0.0.0' || hp.host === '::') {
       for (const list of Object.values(networkInterfaces())) {

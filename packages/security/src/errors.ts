@@ -19,6 +19,15 @@ export type SecurityErrorCode =
   | 'PTFTP_ERR_ARGUMENT';
 
 /**
+ * The brand of every `@ptftp` error (`Symbol.for`, so the same symbol in every package). This
+ * package stands alone and may not depend on `@ptftp/protocol`, where the root class
+ * `PtftpError` lives: its error class carries the same brand, `code` and `wire` instead of
+ * extending it, so `isPtftpError` from `@ptftp/protocol` accepts it and a TFTP server answers
+ * it with ERROR 0 "internal error" (never with its message).
+ */
+const PTFTP_ERROR_BRAND: unique symbol = Symbol.for('ptftp.error');
+
+/**
  * The one error class of `@ptftp/security`.
  *
  * @example
@@ -40,6 +49,15 @@ export class SecurityError<C extends SecurityErrorCode = SecurityErrorCode> exte
     this.name = 'SecurityError';
     this.code = code;
     this.offset = opts.offset;
+  }
+
+  get [PTFTP_ERROR_BRAND](): true {
+    return true;
+  }
+
+  /** Never meant for a TFTP peer: a server that meets this error answers ERROR 0 "internal error". */
+  get wire(): undefined {
+    return undefined;
   }
 }
 

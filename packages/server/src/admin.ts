@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { type AddressInfo, isIP } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tryParseHostPort } from '@ptftp/protocol';
 import type { FailureSite } from './contain.js';
 import { containRequests } from './contain.js';
 import { ConfigError, StateError } from './errors.js';
@@ -260,9 +261,12 @@ function isLoopback(host: string): boolean {
 /** A `Host` header naming an IP literal or `localhost` (any port): never a rebindable DNS name. */
 export function isLocalHostHeader(host: string | undefined): boolean {
   if (host === undefined) return true; // HTTP/1.0 clients send none; no browser omits it
-  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(host.trim());
-  if (!m) return false;
-  const name = (m[1] ?? m[2] ?? '').toLowerCase();
-  if (m[1] !== undefined) return isIP(name) === 6;
-  return name === 'localhost' || isIP(name) === 4;
+  // Any port (even out of range: the name is what could be rebound), so it is set aside first.
+  const hp = tryParseHostPort(host.trim().replace(/(?<=^\[[^\]]*\]|^[^:]*):\d+$/, ''), {
+    defaultPort: 80,
+    names: true,
+    zone: true,
+  });
+  if ('problem' in hp) return false;
+  return hp.family !== undefined || hp.host.toLowerCase() === 'localhost';
 }

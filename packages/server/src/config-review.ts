@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { analyze, type Finding } from '@ptftp/dhcp-options';
+import { TFTP_PORT } from '@ptftp/protocol';
 import {
   DEFAULT_BUDGET_WAIT_MS,
   DEFAULT_CACHE_DISK_MAX_BYTES,
@@ -10,7 +11,7 @@ import {
   MEMORY_FILE_FRACTION,
 } from '@ptftp/resolver';
 import { parseEndpoint } from './address.js';
-import type { ProxyConfig } from './config-schema.js';
+import { DEFAULT_ADMIN_PORT, type ProxyConfig } from './config-schema.js';
 
 /** One piece of advice about a valid configuration. `path` locates it in the file when it can. */
 export interface ConfigFinding {
@@ -61,7 +62,7 @@ function cacheFinding(cache: ProxyConfig['cache']): ConfigFinding {
  */
 export function reviewConfig(config: ProxyConfig): ConfigFinding[] {
   const out: ConfigFinding[] = [];
-  const listen = config.listen.map((a) => parseEndpoint(a, 69)).filter((e) => typeof e !== 'string');
+  const listen = config.listen.map((a) => parseEndpoint(a, TFTP_PORT)).filter((e) => typeof e !== 'string');
   const listensV4 = listen.some((e) => e.family === 4);
   const listensV6 = listen.some((e) => e.family === 6);
   // A socket on `::` also takes IPv4 on Linux unless ipv6Only: only count it as v4 when explicit.
@@ -116,8 +117,8 @@ export function reviewConfig(config: ProxyConfig): ConfigFinding[] {
       ['v6', dhcp?.v6 ?? []],
     ] as const) {
       list.forEach((addr, i) => {
-        const ep = parseEndpoint(addr, 69);
-        if (typeof ep !== 'string' && ep.family !== 0 && !listenHosts.has(ep.host)) {
+        const ep = parseEndpoint(addr, TFTP_PORT);
+        if (typeof ep !== 'string' && ep.family !== undefined && !listenHosts.has(ep.host)) {
           out.push({
             severity: 'warning',
             code: 'PTFTP_CONFIG_DHCP_ADDRESS_NOT_LISTENED',
@@ -129,7 +130,7 @@ export function reviewConfig(config: ProxyConfig): ConfigFinding[] {
       });
     }
   }
-  const admin = parseEndpoint(config.admin.listen, 9469);
+  const admin = parseEndpoint(config.admin.listen, DEFAULT_ADMIN_PORT);
   if (config.admin.enabled && typeof admin !== 'string' && !isLoopback(admin.host)) {
     out.push({
       severity: 'warning',

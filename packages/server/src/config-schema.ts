@@ -1,10 +1,16 @@
+import { TFTP_PORT } from '@ptftp/protocol';
 import type { ClusterConfig } from '@ptftp/resolver';
 import { z } from 'zod';
 import { formatEndpoint, parseEndpoint } from './address.js';
 
-/** Default ports: TFTP as the demo and tests use it without root, HTTP as Cisco phones use it, admin. */
-export const DEFAULT_TFTP_PORT = 6969;
-export const DEFAULT_HTTP_PORT = 6970;
+/**
+ * The TFTP port this proxy listens on when none is configured: 6969, so that the demo and
+ * tests run without root. Not the port of an upstream TFTP server written without one (that is
+ * RFC 1350's 69: `DEFAULT_UPSTREAM_TFTP_PORT` of `@ptftp/resolver`).
+ */
+export const DEFAULT_LISTEN_TFTP_PORT = 6969;
+/** The HTTP port this proxy listens on when none is configured: 6970, as Cisco phones use it. */
+export const DEFAULT_LISTEN_HTTP_PORT = 6970;
 /**
  * 9469: free in IANA's registry, clear of Cisco's 6971/6972 (HTTPS TFTP) and of the 69xx
  * ports the server itself uses, and inside Prometheus' customary 9xxx exporter range.
@@ -42,7 +48,7 @@ const endpoint = (defaultPort: number, ipOnly: boolean) =>
       ctx.addIssue({ code: 'custom', message: parsed });
       return z.NEVER;
     }
-    if (ipOnly && parsed.family === 0) {
+    if (ipOnly && parsed.family === undefined) {
       ctx.addIssue({ code: 'custom', message: `"${value}" must be an IP address to listen on` });
       return z.NEVER;
     }
@@ -66,9 +72,9 @@ const listenList = (defaultPort: number) =>
  * would never match, and that proxy's misses would be forwarded (a second level) unnoticed.
  */
 const peerAddress = z.string().superRefine((value, ctx) => {
-  const parsed = parseEndpoint(value, DEFAULT_TFTP_PORT);
+  const parsed = parseEndpoint(value, TFTP_PORT);
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
-  else if (parsed.family === 0)
+  else if (parsed.family === undefined)
     ctx.addIssue({
       code: 'custom',
       message: `"${value}" must be an IP address: a peer proxy is recognised by the address its requests come from`,
@@ -103,11 +109,14 @@ export const configSchema = z.strictObject({
    * TFTP and HTTP sockets; 1 runs in one process, without node:cluster. Restart-only.
    */
   workers: z.number().int().min(1).max(64).default(1),
-  listen: listenList(69).default([`127.0.0.1:${DEFAULT_TFTP_PORT}`, `[::1]:${DEFAULT_TFTP_PORT}`]),
+  listen: listenList(TFTP_PORT).default([
+    `127.0.0.1:${DEFAULT_LISTEN_TFTP_PORT}`,
+    `[::1]:${DEFAULT_LISTEN_TFTP_PORT}`,
+  ]),
   http: z
     .strictObject({
       enabled: z.boolean().default(true),
-      listen: listenList(DEFAULT_HTTP_PORT).default([`127.0.0.1:${DEFAULT_HTTP_PORT}`]),
+      listen: listenList(DEFAULT_LISTEN_HTTP_PORT).default([`127.0.0.1:${DEFAULT_LISTEN_HTTP_PORT}`]),
       /** Open connections per listening address; more are accepted and closed at once. */
       maxConnections: z.number().int().min(1).default(DEFAULT_HTTP_MAX_CONNECTIONS),
       /** Open connections from one client address; more are accepted and closed at once. */

@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { createServer as createTftpServer, FileNotFoundError, type TftpServer } from '@ptftp/protocol';
 import { MemoryStore } from '@ptftp/resolver';
 import { formatEndpoint } from './address.js';
-import { DEFAULT_ADMIN_PORT, DEFAULT_HTTP_PORT, DEFAULT_TFTP_PORT } from './config-schema.js';
+import { DEFAULT_ADMIN_PORT, DEFAULT_LISTEN_HTTP_PORT, DEFAULT_LISTEN_TFTP_PORT } from './config-schema.js';
 import {
   DEMO_CLUSTERS,
   DEMO_COMMON_FILES,
@@ -105,9 +105,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const dropV6 = (list: readonly string[]) => list.filter((a) => ipv6 || !a.startsWith('['));
   if (!ipv6)
     notices.push('IPv6 loopback (::1) is not available on this machine: the demo continues on IPv4 only');
-  const listen = dropV6(options.listen ?? [`127.0.0.1:${DEFAULT_TFTP_PORT}`, `[::1]:${DEFAULT_TFTP_PORT}`]);
+  const listen = dropV6(
+    options.listen ?? [`127.0.0.1:${DEFAULT_LISTEN_TFTP_PORT}`, `[::1]:${DEFAULT_LISTEN_TFTP_PORT}`],
+  );
   const httpListen = dropV6(
-    options.httpListen ?? [`127.0.0.1:${DEFAULT_HTTP_PORT}`, `[::1]:${DEFAULT_HTTP_PORT}`],
+    options.httpListen ?? [`127.0.0.1:${DEFAULT_LISTEN_HTTP_PORT}`, `[::1]:${DEFAULT_LISTEN_HTTP_PORT}`],
   );
 
   const started: TftpServer[] = [];

@@ -1,5 +1,14 @@
+import { PtftpError } from '@ptftp/protocol';
+
 /** Stable string codes of the errors this package throws. Callers narrow on `err.code`. */
-export type ServerErrorCode = 'PTFTP_ERR_CONFIG' | 'PTFTP_ERR_LISTEN' | 'PTFTP_ERR_STATE';
+export type ServerErrorCode =
+  | 'PTFTP_ERR_CONFIG'
+  | 'PTFTP_ERR_LISTEN'
+  | 'PTFTP_ERR_STATE'
+  /** An HTTP client stopped reading its response (see `StalledReaderError`). */
+  | 'PTFTP_ERR_HTTP_STALLED'
+  /** ERROR 0 "try again later": no cluster that might hold the file answered. */
+  | 'PTFTP_ERR_TRY_AGAIN';
 
 /** One problem in a configuration, located by its path in the file (`clusters[2].tftp[3]`). */
 export interface ConfigIssue {
@@ -7,12 +16,14 @@ export interface ConfigIssue {
   readonly message: string;
 }
 
-/** Root of the errors thrown by @ptftp/server. The `PTFTP_ERR_` prefix matches `isPtftpError`. */
-export class ServerError extends Error {
-  readonly code: ServerErrorCode;
+/**
+ * Root of the errors thrown by @ptftp/server: a `PtftpError`, so `isPtftpError` and
+ * `instanceof PtftpError` hold. None of them is meant for a TFTP peer (no `wire`).
+ */
+export class ServerError extends PtftpError {
+  override readonly code: ServerErrorCode;
   constructor(code: ServerErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
+    super(code, message, options);
     this.code = code;
   }
 }

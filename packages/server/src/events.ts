@@ -1,16 +1,19 @@
-import type { Content } from '@ptftp/protocol';
+import { AccessViolationError, type Content, FileNotFoundError } from '@ptftp/protocol';
 import type { FailureSite } from './contain.js';
 import type { ServedSource, Transport } from './metrics.js';
 
-/** Who asked for what. */
-export interface RequestInfo {
+/**
+ * Who asked the proxy for what, over TFTP or HTTP. Not `@ptftp/protocol`'s `RequestInfo` (one
+ * parsed RRQ/WRQ with its options), hence the distinct name.
+ */
+export interface ProxyRequestInfo {
   readonly transport: Transport;
   readonly name: string;
   readonly remote: { readonly address: string; readonly port: number };
 }
 
 /** A file that reached an endpoint, and where the proxy found it. */
-export interface ServedInfo extends RequestInfo {
+export interface ServedInfo extends ProxyRequestInfo {
   readonly source: ServedSource;
   /** The remote cluster and the TFTP address that answered, when `source` is `cluster` or `cache`. */
   readonly clusterId?: string | undefined;
@@ -23,7 +26,7 @@ export interface ServedInfo extends RequestInfo {
 }
 
 /** A request that ended without the file: not found, refused, or failed in transfer. */
-export interface FailedInfo extends RequestInfo {
+export interface FailedInfo extends ProxyRequestInfo {
   readonly error: Error;
   /** `not_found`, `denied` (access violation) or `error`. */
   readonly result: 'not_found' | 'denied' | 'error';
@@ -58,10 +61,12 @@ export interface FrontendHooks {
   unexpected(where: FailureSite, error: Error): void;
 }
 
-/** Classify an error for metrics and logs without depending on class identity across packages. */
+/**
+ * Classify an error for metrics, logs and the HTTP status, by class: an error that merely
+ * carries a `PTFTP_ERR_NOT_FOUND` code (anyone can write one) is an internal error.
+ */
 export function failureKind(err: unknown): FailedInfo['result'] {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'PTFTP_ERR_NOT_FOUND') return 'not_found';
-  if (code === 'PTFTP_ERR_ACCESS_VIOLATION') return 'denied';
+  if (err instanceof FileNotFoundError) return 'not_found';
+  if (err instanceof AccessViolationError) return 'denied';
   return 'error';
 }

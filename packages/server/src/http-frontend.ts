@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, ListenOptions } from 'node:net';
-import { Leases } from '@ptftp/protocol';
+import { Leases, ServerBusyError } from '@ptftp/protocol';
 import { parseEndpoint } from './address.js';
 import { containRequests } from './contain.js';
 import { ListenError } from './errors.js';
@@ -364,7 +364,7 @@ export class HttpFrontend {
       const error = err instanceof Error ? err : new Error(String(err));
       const result = failureKind(err);
       // The fetch budget is full: "busy", retry soon (TFTP says ERROR 0 "server busy").
-      const busy = (err as { code?: unknown } | null)?.code === 'PTFTP_ERR_BUSY';
+      const busy = err instanceof ServerBusyError;
       if (!res.headersSent && busy) {
         res.writeHead(503, { 'Content-Type': 'text/plain', 'Retry-After': '2' }).end('server busy\n');
       } else if (!res.headersSent) {

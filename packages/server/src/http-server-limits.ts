@@ -14,6 +14,7 @@ import {
   DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_HTTP_MIN_BYTES_PER_SECOND,
 } from './config-schema.js';
+import { ServerError } from './errors.js';
 
 /**
  * Makes the listening server of an HTTP front end: `node:http`'s `createServer` by default;
@@ -83,13 +84,13 @@ export function bytesAccepted(socket: Socket): number {
 }
 
 /** Why a response was cut: its client took too little of it for too long. */
-export class StalledReaderError extends Error {
-  readonly code = 'PTFTP_ERR_HTTP_STALLED';
+export class StalledReaderError extends ServerError {
+  override readonly code = 'PTFTP_ERR_HTTP_STALLED' as const;
   constructor(idleTimeoutMs: number, minBytesPerSecond: number) {
     super(
+      'PTFTP_ERR_HTTP_STALLED',
       `the client stopped reading (nothing for ${idleTimeoutMs} ms, or under ${minBytesPerSecond} B/s on average)`,
     );
-    this.name = 'StalledReaderError';
   }
 }
 

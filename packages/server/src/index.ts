@@ -17,7 +17,6 @@
  * process.once('SIGTERM', () => void server.close({ graceMs: 5000 }));
  * ```
  */
-export { type Endpoint, formatEndpoint, parseEndpoint } from './address.js';
 export type { AdminTarget } from './admin.js';
 export {
   formatPath,
@@ -36,8 +35,8 @@ export {
   DEFAULT_HTTP_MAX_CONNECTIONS,
   DEFAULT_HTTP_MAX_CONNECTIONS_PER_ADDRESS,
   DEFAULT_HTTP_MIN_BYTES_PER_SECOND,
-  DEFAULT_HTTP_PORT,
-  DEFAULT_TFTP_PORT,
+  DEFAULT_LISTEN_HTTP_PORT,
+  DEFAULT_LISTEN_TFTP_PORT,
   type ProxyConfig,
   type ProxyConfigInput,
 } from './config-schema.js';
@@ -52,7 +51,7 @@ export {
   type ServerErrorCode,
   StateError,
 } from './errors.js';
-export type { FailedInfo, RequestInfo, ServedInfo } from './events.js';
+export type { FailedInfo, ProxyRequestInfo, ServedInfo } from './events.js';
 export { PROXIED_HEADER } from './http-frontend.js';
 export { type ByteRange, parseRange } from './http-range.js';
 export type { HttpLimits } from './http-server-limits.js';

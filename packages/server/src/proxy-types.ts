@@ -1,3 +1,4 @@
+import type { ClusterStatus } from '@ptftp/resolver';
 import type { ProxyConfig } from './config-schema.js';
 import type { FailureSite } from './contain.js';
 import type { FailedInfo, ServedInfo } from './events.js';
@@ -37,7 +38,8 @@ export interface ProxyStatus {
   readonly addresses: ProxyAddresses;
   readonly activeSessions: { tftp: number; http: number };
   readonly cache: CacheStatus;
-  readonly clusters: unknown;
+  /** Each remote cluster in effect, with the health of its addresses. */
+  readonly clusters: readonly ClusterStatus[];
   readonly reloads: { applied: number; rejected: number; lastError?: string | undefined };
 }
 

@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
+import { tryParseHostPort } from '@ptftp/protocol';
 import type { ProxyConfig } from './config-schema.js';
 
 /** Top-level keys whose change takes effect on reload. */
@@ -34,7 +35,10 @@ function liveLimits(limits: ProxyConfig['limits']): Omit<ProxyConfig['limits'], 
   return rest;
 }
 
-const portOf = (a: string) => a.slice(a.lastIndexOf(':') + 1);
+const portOf = (a: string) => {
+  const hp = tryParseHostPort(a, { names: true, zone: true, portZero: true });
+  return 'problem' in hp ? '' : String(hp.port);
+};
 const isV6 = (a: string) => a.startsWith('[');
 const isWildcard = (a: string) => a.startsWith('0.0.0.0:') || a.startsWith('[::]:');
 

@@ -1,19 +1,21 @@
 import {
+  AbortedError,
+  ClosedError,
   type Content,
   createServer,
   type InheritedListenSocket,
   type LiveServerOptions,
-  PtftpError,
   type ReadRequest,
   ServerBusyError,
   TftpErrorCode,
   type TftpServer,
+  type WireError,
 } from '@ptftp/protocol';
 import { UpstreamUnreachableError } from '@ptftp/resolver';
 import { formatEndpoint } from './address.js';
 import type { ProxyConfig } from './config-schema.js';
 import { contained } from './contain.js';
-import { ListenError } from './errors.js';
+import { ListenError, ServerError } from './errors.js';
 import { type FrontendHooks, failureKind, type ResolvedFile } from './events.js';
 
 /** The TFTP option another ptftp proxy puts in its upstream RRQ, so loops can be refused. */
@@ -219,8 +221,7 @@ export class TftpFrontend {
       // The protocol server puts a PtftpError's message on the wire; any other failure (a store's
       // or a signer's, which may name internal hosts or paths) goes out as a plain Error, which
       // it answers with ERROR 0 "internal error".
-      if (result !== 'error' || code(err) === 'PTFTP_ERR_ABORTED' || code(err) === 'PTFTP_ERR_CLOSED')
-        throw err;
+      if (result !== 'error' || err instanceof AbortedError || err instanceof ClosedError) throw err;
       // No answer from a cluster that might have the file, or no room to look (descriptors,
       // the search bound): ERROR 0 "try again later", never ERROR 1 — a phone told "not found"
       // may fall back to its default configuration. Why an ERROR rather than silence: the
@@ -237,12 +238,12 @@ export class TftpFrontend {
 }
 
 /** ERROR 0 "try again later": the answer is not known now (it names no internal host). */
-class TryAgainError extends PtftpError {
+class TryAgainError extends ServerError {
+  override readonly code = 'PTFTP_ERR_TRY_AGAIN' as const;
   constructor(cause: unknown) {
-    super('PTFTP_ERR_BUSY', 'try again later', TftpErrorCode.NotDefined, { cause });
+    super('PTFTP_ERR_TRY_AGAIN', 'try again later', { cause });
   }
-}
-
-function code(err: unknown): unknown {
-  return typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  override get wire(): WireError {
+    return { code: TftpErrorCode.NotDefined, message: 'try again later' };
+  }
 }

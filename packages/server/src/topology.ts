@@ -1,3 +1,4 @@
+import { TFTP_PORT } from '@ptftp/protocol';
 import { type ClusterConfig, validateTopology } from '@ptftp/resolver';
 import { formatEndpoint, parseEndpoint } from './address.js';
 import type { ConfigIssue } from './errors.js';
@@ -21,7 +22,7 @@ export function topologyIssues(
   const normalised = result.clusters.map((c) => ({
     ...c,
     tftp: c.tftp.map((a) => {
-      const ep = parseEndpoint(a, 69);
+      const ep = parseEndpoint(a, TFTP_PORT);
       return typeof ep === 'string' ? a : formatEndpoint(ep);
     }),
   }));

@@ -154,7 +154,7 @@ describe('createProxyServer', () => {
       expect(refused.violations?.map((v) => `${v.path}: ${v.message}`)).toEqual([
         'clusters[0].tftp[3]: at most 3 TFTP addresses per cluster',
       ]);
-      expect((server.status().clusters as { id: string }[]).map((c) => c.id)).toEqual(['cluster-b']);
+      expect(server.status().clusters.map((c) => c.id)).toEqual(['cluster-b']);
       expect(results).toEqual([true, false]);
     } finally {
       await rm(dir, { recursive: true, force: true });

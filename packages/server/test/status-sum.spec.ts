@@ -25,7 +25,7 @@ function worker(n: number, shared?: { up: boolean; errors: number }): ProxyStatu
       budgetRefusals: 5 * n,
       ...(shared && { shared }),
     },
-    clusters: [{ id: `c${n}` }],
+    clusters: [{ id: `c${n}`, enabled: true, addresses: [] }],
     reloads: { applied: 9, rejected: 9 },
   };
 }

@@ -5,6 +5,7 @@
  * so other verbs start no slower for it.
  */
 import type { BootResult, BootStep, Endpoint, HeldTrust, PhoneStormReport } from '@ptftp/phone';
+import { isPtftpError, tryParseHostPort } from '@ptftp/protocol';
 import { type Command, Option } from 'commander';
 import { CliError, type CliIo } from '../io.js';
 
@@ -23,9 +24,8 @@ interface CommonFlags {
 
 /** `host:port` of a flag, or a usage error naming the flag. */
 async function endpoint(flag: string, text: string, defaultPort: number): Promise<Endpoint> {
-  const { parseEndpoint } = await import('@ptftp/server');
-  const e = parseEndpoint(text, defaultPort);
-  if (typeof e === 'string') throw new CliError(`${flag}: ${e}`, 2);
+  const e = tryParseHostPort(text, { defaultPort, names: true, zone: true });
+  if ('problem' in e) throw new CliError(`${flag}: ${e.problem}`, 2);
   return { host: e.host, port: e.port };
 }
 
@@ -66,9 +66,10 @@ async function common(flags: CommonFlags) {
 /** Library argument errors (a bad MAC, a malformed trust list) are one line, exit 2 or 1. */
 function cliError(err: unknown): unknown {
   if (err instanceof CliError) return err;
-  const e = err as { code?: unknown; message?: string };
-  if (e && typeof e.code === 'string' && e.code.startsWith('PTFTP_ERR_'))
-    return new CliError(e.message ?? String(err), e.code === 'PTFTP_ERR_INVALID_ARGUMENT' ? 2 : 1);
+  // Ours by brand (security's and dhcp-options' errors carry it too), not by a code prefix.
+  // The code of a branded error, not instanceof: @ptftp/phone arrives through import() (ESM)
+  // while this bundle requires @ptftp/protocol (CommonJS), two copies of the class.
+  if (isPtftpError(err)) return new CliError(err.message, err.code === 'PTFTP_ERR_INVALID_ARGUMENT' ? 2 : 1);
   return err;
 }
 

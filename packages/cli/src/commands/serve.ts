@@ -1,11 +1,11 @@
 import cluster from 'node:cluster';
+import { formatHostPort } from '@ptftp/protocol';
 import {
   ConfigError,
   createProxyServer,
   DEFAULT_ADMIN_PORT,
-  DEFAULT_HTTP_PORT,
-  DEFAULT_TFTP_PORT,
-  formatEndpoint,
+  DEFAULT_LISTEN_HTTP_PORT,
+  DEFAULT_LISTEN_TFTP_PORT,
   guardProcess,
   type InheritedSocket,
   loadConfig,
@@ -81,8 +81,8 @@ export function applyOverrides(config: ProxyConfig | ProxyConfigInput, opts: Ser
 export async function rootModeConfig(opts: ServeOptions & { root: string }): Promise<ProxyConfigInput> {
   let listen = opts.listen;
   if (!listen) {
-    listen = [`127.0.0.1:${DEFAULT_TFTP_PORT}`];
-    if (await canBind('::1')) listen.push(`[::1]:${DEFAULT_TFTP_PORT}`);
+    listen = [`127.0.0.1:${DEFAULT_LISTEN_TFTP_PORT}`];
+    if (await canBind('::1')) listen.push(`[::1]:${DEFAULT_LISTEN_TFTP_PORT}`);
   }
   return {
     listen,
@@ -194,7 +194,7 @@ async function runServe(opts: ServeOptions, io: CliIo): Promise<void> {
   }
   for (const s of inheritedSockets)
     io.stdout(
-      `using ${s.protocol.toUpperCase()} socket ${formatEndpoint({ host: s.address, port: s.port })} from systemd (fd ${s.fd})\n`,
+      `using ${s.protocol.toUpperCase()} socket ${formatHostPort({ host: s.address, port: s.port })} from systemd (fd ${s.fd})\n`,
     );
   const inherited = inheritedSockets.length > 0 ? { inheritedSockets } : {};
   try {
@@ -292,12 +292,12 @@ export function register(program: Command, io: CliIo): void {
     )
     .option(
       '--listen <addr>',
-      `TFTP address to listen on, repeatable (default 127.0.0.1:${DEFAULT_TFTP_PORT} and [::1]:${DEFAULT_TFTP_PORT})`,
+      `TFTP address to listen on, repeatable (default 127.0.0.1:${DEFAULT_LISTEN_TFTP_PORT} and [::1]:${DEFAULT_LISTEN_TFTP_PORT})`,
       collect,
     )
     .option(
       '--http-listen <addr>',
-      `HTTP address to listen on, repeatable (default 127.0.0.1:${DEFAULT_HTTP_PORT}; the demo adds [::1]:${DEFAULT_HTTP_PORT})`,
+      `HTTP address to listen on, repeatable (default 127.0.0.1:${DEFAULT_LISTEN_HTTP_PORT}; the demo adds [::1]:${DEFAULT_LISTEN_HTTP_PORT})`,
       collect,
     )
     .option('--no-http', 'no HTTP front end')
