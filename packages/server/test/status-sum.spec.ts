@@ -46,7 +46,7 @@ describe('sumStatuses: N workers as one server', () => {
       waitingFetches: 9,
       budgetRefusals: 15,
     });
-    expect(whole.clusters).toEqual([{ id: 'c1' }]);
+    expect(whole.clusters).toEqual([{ id: 'c1', enabled: true, addresses: [] }]);
     expect(whole.addresses.tftp.map((a) => a.url)).toEqual(['tftp://127.0.0.1:6969']);
     expect(whole.reloads).toEqual({ applied: 1, rejected: 0 });
     expect(whole.startedAt).toBe('2026-12-04T10:00:01.000Z');
