@@ -1,25 +1,8 @@
-import { request } from 'node:http';
 import { PtftpError, TftpRemoteError, tftpGet } from '@ptftp/protocol';
 import { MemoryStore, type Store } from '@ptftp/resolver';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProxyServer, type ProxyServer } from '../src/index.js';
-
-/** One GET with the request target sent exactly as given (fetch() would normalise it first). */
-function rawGet(server: ProxyServer, target: string): Promise<{ status: number; body: string }> {
-  const a = server.addresses.http[0]!;
-  return new Promise((resolve, reject) => {
-    const req = request({ host: a.address, port: a.port, path: target, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { rawGet } from './fixtures.js';
 
 /** A store that fails the way a database-backed store does: with its own host in the message. */
 const brokenStore: Store = {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
 import { createServer, FileNotFoundError, type TftpServer } from '@ptftp/protocol';
 import { MemoryStore } from '@ptftp/resolver';
 import { xorshiftBytes } from '../../../test-support/peers.js';
@@ -99,5 +100,22 @@ export function untilServed(server: ProxyServer, n: number): Promise<void> {
       reject(new Error(`only ${seen} of ${n} transfers were reported as served`));
     }, 10_000);
     server.on('served', onServed);
+  });
+}
+
+/** One GET with the request target sent exactly as given (fetch() would normalise it first). */
+export function rawGet(server: ProxyServer, target: string): Promise<{ status: number; body: string }> {
+  const a = server.addresses.http[0]!;
+  return new Promise((resolve, reject) => {
+    const req = request({ host: a.address, port: a.port, path: target, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
   });
 }

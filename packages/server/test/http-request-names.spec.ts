@@ -1,25 +1,7 @@
-import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { requestName } from '../src/http-frontend.js';
 import type { ProxyServer } from '../src/index.js';
-import { startProxy } from './fixtures.js';
-
-/** One GET with the request target sent exactly as given (fetch() would normalise it first). */
-function rawGet(server: ProxyServer, target: string): Promise<{ status: number; body: string }> {
-  const a = server.addresses.http[0]!;
-  return new Promise((resolve, reject) => {
-    const req = request({ host: a.address, port: a.port, path: target, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { rawGet, startProxy } from './fixtures.js';
 
 describe('HTTP front end: request targets are never normalised into another name', () => {
   let server: ProxyServer | undefined;

@@ -1,24 +1,7 @@
-import { request } from 'node:http';
 import { MemoryStore, type Upstream } from '@ptftp/resolver';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createProxyServer, type ProxyServer } from '../src/index.js';
-
-/** One GET with the request target sent exactly as given (fetch() would normalise it first). */
-function rawGet(server: ProxyServer, target: string): Promise<{ status: number; body: string }> {
-  const a = server.addresses.http[0]!;
-  return new Promise((resolve, reject) => {
-    const req = request({ host: a.address, port: a.port, path: target, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { rawGet } from './fixtures.js';
 
 describe('reload: a resolver replaced with the store is released once its requests end', () => {
   let server: ProxyServer | undefined;
